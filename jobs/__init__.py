@@ -1,0 +1,1 @@
+"""Functions RQ workers run. Each takes ids, not objects, and runs inside an app context."""

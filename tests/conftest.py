@@ -1,0 +1,106 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when reachable), a real Redis,
+an app per test, a client that logs in through the real form and sends CSRF tokens."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import text
+
+from tests import backends
+from tests.factories import PASSWORD, make_store, make_user
+from webapp import create_app
+from webapp.extensions import db as _db
+
+POSTGRES_URL = backends.postgres_url()
+DB_PARAMS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return backends.redis_url()
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory) -> dict[str, str]:
+    urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"}
+    if POSTGRES_URL:
+        urls["postgresql"] = POSTGRES_URL
+    return urls
+
+
+_schema_ready: set[str] = set()
+
+
+def make_app(database_url: str, redis_url: str, instance_path, **extra):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret",
+        "ENCRYPTION_KEY": "sn2-s54TstX-EcKlI81UJgmv9kZ9P6CjNzfHvwOVHVQ=",
+        **extra,
+    })
+    app.instance_path = str(instance_path)
+    return app
+
+
+@pytest.fixture(params=DB_PARAMS)
+def app(request, database_urls, redis_url, tmp_path):
+    backend = request.param
+    app = make_app(database_urls[backend], redis_url, tmp_path)
+    with app.app_context():
+        if backend not in _schema_ready:
+            _db.drop_all()
+            _db.create_all()
+            _schema_ready.add(backend)
+        backends.flush(redis_url)
+        yield app
+        _db.session.remove()
+        _truncate_all()
+
+
+def _truncate_all() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def store(app):
+    return make_store("acme", name="Acme Goods")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def login_as(client, store):
+    """login_as("support") creates a user with that role in `store` and signs in as it."""
+
+    def login(role: str = "owner", in_store=None):
+        user = make_user(in_store or store, role)
+        token = csrf_token(client, "/login")
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.csrf = csrf_token(client, "/")
+        return user
+
+    return login

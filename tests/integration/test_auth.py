@@ -1,0 +1,83 @@
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD, make_user
+
+
+def post_login(client, email, password, token=None):
+    token = token if token is not None else csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_owner_signs_in_and_lands_on_overview(client, store):
+    user = make_user(store, "owner")
+    response = post_login(client, user.email, PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "Acme Goods" in client.get("/").get_data(as_text=True)
+
+
+def test_wrong_password_is_refused_with_a_clear_message(client, store):
+    user = make_user(store, "owner")
+    response = post_login(client, user.email, "not-the-password")
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_unknown_user_gets_the_same_message(client, store):
+    response = post_login(client, "nobody@example.test", "whatever-password")
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client, store):
+    user = make_user(store, "owner")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "security token" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_repeated_failures_lock_the_account_for_a_while(client, store, app):
+    user = make_user(store, "owner")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert post_login(client, user.email, "wrong-password").status_code == 401
+    # Even the right password is refused while locked: guessing gains nothing.
+    response = post_login(client, user.email, PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.get_data(as_text=True)
+
+
+def test_success_resets_the_failure_count(client, store, app):
+    user = make_user(store, "owner")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        post_login(client, user.email, "wrong-password")
+    assert post_login(client, user.email, PASSWORD).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert post_login(client, user.email, "wrong-password").status_code == 401
+
+
+def test_pages_require_sign_in(client, store):
+    for path in ("/", "/settings/notifications", "/orders", "/settings/audit"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_next_parameter_cannot_redirect_off_site(client, store):
+    user = make_user(store, "owner")
+    token = csrf_token(client, "/login")
+    response = client.post("/login?next=//evil.example/x",
+                           data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/"
+
+
+def test_logout_needs_post_with_token(client, login_as):
+    login_as("owner")
+    assert client.post("/logout").status_code == 400
+    assert client.post("/logout", data={"csrf_token": client.csrf}).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_session_cookie_is_http_only(client, store):
+    user = make_user(store, "owner")
+    response = post_login(client, user.email, PASSWORD)
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -1,0 +1,12 @@
+from webapp.audit.presentation import action_label, describe_value
+
+
+def test_rule_states_read_as_words():
+    assert describe_value({"active": True, "channels": ["email", "sms"]}) == "Active · Email, SMS"
+    assert describe_value({"active": False, "channels": []}) == "Inactive · no channels"
+
+
+def test_other_values_fall_back_to_json_and_missing_to_a_dash():
+    assert describe_value({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+    assert describe_value(None) == "—"
+    assert action_label("something.new") == "something.new"

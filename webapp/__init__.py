@@ -1,0 +1,94 @@
+"""NotifyHub: customer notifications and marketing for online merchants.
+
+create_app() is the only entry point; nothing at import time needs a running app.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from webapp.config import load_config
+from webapp.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, config))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from webapp import models  # noqa: F401  (register every table with the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_cli(app)
+    _register_template_globals(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.views import audit, auth, dashboard, orders, settings
+
+    for module in (auth, dashboard, settings, audit, orders):
+        app.register_blueprint(module.bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(400, "Your session form expired",
+                    "The request was missing a valid security token, so nothing was changed. "
+                    "Reload the page and try again.")
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400, "Bad request", getattr(error, "description", "") or "The request was malformed.")
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, "Not allowed", "Your role does not allow this. Ask the store owner if you need it.")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, "Not found", "There is nothing here, or it belongs to another store.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return page(405, "Method not allowed", "This address does not accept that kind of request.")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, "Request too large", "The request body is larger than this endpoint accepts.")
+
+
+def _register_cli(app: Flask) -> None:
+    from webapp.cli import register
+
+    register(app)
+
+
+def _register_template_globals(app: Flask) -> None:
+    from webapp.accounts import permissions
+    from webapp.audit.presentation import action_label, describe_value
+
+    app.jinja_env.globals["perm"] = permissions
+    app.jinja_env.filters["audit_action"] = action_label
+    app.jinja_env.filters["audit_value"] = describe_value

@@ -1,0 +1,1 @@
+"""Stores, staff users, roles and sign-in."""

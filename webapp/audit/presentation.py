@@ -1,0 +1,28 @@
+"""How audit values read to a person: "Active · Email, SMS" rather than raw JSON."""
+from __future__ import annotations
+
+import json
+
+from webapp.channels.registry import get_channel
+
+ACTION_LABELS = {
+    "notification_rule.updated": "Notification rule changed",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def describe_value(value: dict | None) -> str:
+    if value is None:
+        return "—"
+    if set(value) == {"active", "channels"}:
+        channels = ", ".join(_channel_label(code) for code in value["channels"]) or "no channels"
+        return f"{'Active' if value['active'] else 'Inactive'} · {channels}"
+    return json.dumps(value, sort_keys=True)
+
+
+def _channel_label(code: str) -> str:
+    channel = get_channel(code)
+    return channel.label if channel else code

@@ -1,0 +1,1 @@
+"""Delivery channels (email, SMS, ...) and, later, the providers behind them."""

@@ -1,0 +1,79 @@
+"""Configuration read from environment variables, with safe defaults for development.
+
+Every setting is documented in README.md. Production (APP_ENV=production) refuses to start
+without an explicit SECRET_KEY and ENCRYPTION_KEY rather than invent ones nobody can recover.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid."""
+
+
+def _persisted_secret(instance_path: Path, name: str, make) -> str:
+    """Read a development secret from instance/, creating it once so restarts keep sessions."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (and test overrides)."""
+    env = os.environ
+    overrides = overrides or {}
+    instance = Path(instance_path)
+    app_env = overrides.get("APP_ENV", env.get("APP_ENV", "development"))
+    production = app_env == "production"
+
+    secret_key = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    encryption_key = overrides.get("ENCRYPTION_KEY") or env.get("ENCRYPTION_KEY")
+    if production and not (secret_key and encryption_key):
+        raise ConfigError("APP_ENV=production requires SECRET_KEY and ENCRYPTION_KEY to be set")
+    if not secret_key:
+        secret_key = _persisted_secret(instance, "secret_key", lambda: secrets.token_hex(32))
+    if not encryption_key:
+        encryption_key = _persisted_secret(instance, "encryption_key", lambda: Fernet.generate_key().decode())
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'notifyhub.sqlite3'}"
+    config = {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEY": encryption_key,
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCKOUT_SECONDS": int(env.get("LOGIN_LOCKOUT_SECONDS", "900")),
+    }
+    config.update(overrides)
+    if "DATABASE_URL" in overrides:
+        config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(overrides["DATABASE_URL"])
+    return config
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the common way (postgres://, postgresql://)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,76 @@
+"""Demo data for `make run`: a store, three staff users, a few customers and orders, some rules.
+
+Idempotent: running it again changes nothing that already exists.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from webapp.accounts.models import Store, User
+from webapp.accounts.provisioning import create_store, create_user
+from webapp.extensions import db
+from webapp.notifications.rule_store import load_rules, save_rules
+from webapp.notifications.rules import RuleKey, RuleState
+from webapp.orders.models import Customer, Order
+from webapp.timeutil import utcnow
+
+DEMO_SLUG = "demo"
+DEMO_USERS = (
+    ("owner@demo.test", "owner", "demo-owner-pass"),
+    ("marketer@demo.test", "marketer", "demo-marketer-pass"),
+    ("support@demo.test", "support", "demo-support-pass"),
+)
+CUSTOMERS = (
+    ("Ana Souza", "ana@example.com", "+5511987654321", "pt-BR"),
+    ("Bob Norman", "bob.norman@hostmail.com", "+16135550142", "en"),
+    ("Chloé Martin", "chloe@example.fr", "+33612345678", "fr"),
+    ("Dieter Weber", "dieter@example.de", None, "de"),
+)
+ORDERS = (
+    ("shopify", "450789469", "#1001", 1, "processing", "409.94"),
+    ("woocommerce", "727", "WC-727", 0, "delivered", "35.00"),
+    ("bigcommerce", "118", "BC-118", 2, "ready", "129.50"),
+    ("cto", "CTO-5521", "CTO-5521", 3, "initiated", "18.20"),
+    ("retailcloud_online", "RC-9001", "RC-9001", 1, "cancelled", "64.00"),
+)
+ACTIVE_RULES = (
+    ("shopify", "cancelled", {"email", "sms"}),
+    ("shopify", "delivered", {"email", "sms"}),
+    ("shopify", "ready", {"email"}),
+    ("woocommerce", "processing", {"email"}),
+    ("woocommerce", "delivered", {"email", "sms"}),
+    ("bigcommerce", "cancelled", {"email"}),
+)
+
+
+def seed_demo() -> Store:
+    store = db.session.scalar(select(Store).where(Store.slug == DEMO_SLUG))
+    if store is None:
+        store = create_store(DEMO_SLUG, "Demo Outfitters", "en", "America/New_York", "USD")
+    for email, role, password in DEMO_USERS:
+        if not db.session.scalar(select(User.id).where(User.email == email)):
+            create_user(store, email, role, password)
+    if not db.session.scalar(select(Customer.id).where(Customer.store_id == store.id)):
+        _seed_orders(store)
+    if not any(rule.active for rule in load_rules(store.id).values()):
+        rules = {RuleKey("order", source, status): RuleState(True, frozenset(channels))
+                 for source, status, channels in ACTIVE_RULES}
+        save_rules(store.id, None, rules)
+    return store
+
+
+def _seed_orders(store: Store) -> None:
+    customers = [Customer(store_id=store.id, name=name, email=email, phone=phone, locale=locale)
+                 for name, email, phone, locale in CUSTOMERS]
+    db.session.add_all(customers)
+    db.session.flush()
+    now = utcnow()
+    for age, (source, external_id, number, customer, status, total) in enumerate(ORDERS):
+        placed = now - timedelta(days=len(ORDERS) - age)
+        db.session.add(Order(store_id=store.id, source=source, external_id=external_id, number=number,
+                             customer_id=customers[customer].id, status=status, total=Decimal(total),
+                             currency=store.currency, created_at=placed, updated_at=placed))
+    db.session.commit()

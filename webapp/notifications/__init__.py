@@ -1,0 +1,1 @@
+"""Customer Notifications: rules, and (later) planning and delivering the messages they cause."""

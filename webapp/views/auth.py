@@ -1,0 +1,74 @@
+"""Sign in and sign out."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from webapp.accounts.login_throttle import Throttle
+from webapp.accounts.models import User
+from webapp.extensions import db, login_manager
+from webapp.redis_conn import get_redis
+from webapp.views import client_ip
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _throttle() -> Throttle:
+    return Throttle(current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_LOCKOUT_SECONDS"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/login.html", form=form), status
+
+    email, ip = form.email.data.strip().lower(), client_ip()
+    throttle, conn = _throttle(), get_redis()
+    wait = throttle.retry_after(conn, email, ip)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        form.form_errors.append(f"Too many failed sign-ins. Try again in about {minutes} minute(s).")
+        return render_template("auth/login.html", form=form), 429
+
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.check_password(form.password.data):
+        throttle.record_failure(conn, email, ip)
+        form.form_errors.append("That email and password do not match an account.")
+        return render_template("auth/login.html", form=form), 401
+
+    throttle.record_success(conn, email, ip)
+    login_user(user)
+    return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.index"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so the login page cannot be used as an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You have been signed out.", "info")
+    return redirect(url_for("auth.login"))
