@@ -31,8 +31,12 @@ def postgres_url() -> str | None:
     return f"{base}?options=-csearch_path%3D{PG_SCHEMA}"
 
 
+EMBEDDED_DIR = Path(tempfile.gettempdir()) / f"notifyhub-test-redis-{os.getpid()}"
+
+
 def redis_url() -> str:
-    """REDIS_URL when set, else the machine's Redis, else an embedded one for this run."""
+    """REDIS_URL when set, else the machine's Redis, else an embedded one for this run
+    (in EMBEDDED_DIR; stop it with webapp.redis_conn.stop_embedded_redis)."""
     configured = os.environ.get("REDIS_URL")
     if configured:
         if not is_reachable(configured):
@@ -40,7 +44,7 @@ def redis_url() -> str:
         return configured
     if is_reachable(LOCAL_REDIS):
         return LOCAL_REDIS
-    return start_embedded_redis(Path(tempfile.gettempdir()) / f"notifyhub-test-redis-{os.getpid()}")
+    return start_embedded_redis(EMBEDDED_DIR)
 
 
 def flush(url: str) -> None:

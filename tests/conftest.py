@@ -17,8 +17,13 @@ DB_PARAMS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    return backends.redis_url()
+def redis_url():
+    url = backends.redis_url()
+    yield url
+    if url.startswith("unix://"):
+        from webapp.redis_conn import stop_embedded_redis
+
+        stop_embedded_redis(backends.EMBEDDED_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -33,8 +33,9 @@ class Throttle:
     def record_failure(self, conn: redis.Redis, email: str, ip: str) -> None:
         pipe = conn.pipeline()
         for key in self._keys(email, ip):
+            # The window starts at the first failure (SET NX EX works on the embedded Redis 6.2 too).
+            pipe.set(key, 0, ex=self.window_seconds, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self.window_seconds, nx=True)
         pipe.execute()
 
     def record_success(self, conn: redis.Redis, email: str, ip: str) -> None:
