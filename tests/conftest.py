@@ -43,6 +43,7 @@ def make_app(database_url: str, redis_url: str, instance_path, **extra):
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret",
+        "RETRY_BASE_SECONDS": 0.0,  # retries go straight back on the queue instead of the scheduler
         "ENCRYPTION_KEY": "sn2-s54TstX-EcKlI81UJgmv9kZ9P6CjNzfHvwOVHVQ=",
         **extra,
     })

@@ -42,9 +42,13 @@ def _migrations_dir() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import audit, auth, dashboard, orders, settings
+    from webapp.views import activity, api, audit, auth, dashboard, health, integrations, orders, outbox, settings, webhooks
 
-    for module in (auth, dashboard, settings, audit, orders):
+    for module in (auth, dashboard, settings, audit, orders, activity, outbox, health, integrations):
+        app.register_blueprint(module.bp)
+    # Machine-to-machine endpoints authenticate by signature or API key, not by session cookie.
+    for module in (webhooks, api):
+        csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
 
 

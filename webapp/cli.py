@@ -13,6 +13,9 @@ from webapp.extensions import db
 
 stores = AppGroup("stores", help="Create and list stores.")
 users = AppGroup("users", help="Create staff users.")
+apikeys = AppGroup("apikeys", help="Create, list and revoke store API keys.")
+integrations = AppGroup("integrations", help="Set webhook signing secrets per source.")
+notifications = AppGroup("notifications", help="Operate the notification outbox.")
 
 
 @stores.command("create")
@@ -67,6 +70,77 @@ def seed_demo_command():
         click.echo(f"  {role:<9} {email} / {password}")
 
 
+@apikeys.command("create")
+@click.option("--store", "slug", required=True)
+@click.option("--name", default="API", show_default=True, help="What uses the key, e.g. the ERP.")
+def apikeys_create(slug, name):
+    """Create an API key; it is printed once and only its hash is kept."""
+    from webapp.events.api_keys import ApiKeyError, create_api_key
+
+    try:
+        new = create_api_key(store_by_slug(slug).id, name)
+    except (ProvisioningError, ApiKeyError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"API key {new.row.id} “{new.row.name}” for {slug} (shown once, store it now):")
+    click.echo(new.plaintext)
+
+
+@apikeys.command("list")
+@click.option("--store", "slug", required=True)
+def apikeys_list(slug):
+    """List a store's API keys (prefixes only)."""
+    from webapp.events.api_keys import list_api_keys
+
+    try:
+        store = store_by_slug(slug)
+    except ProvisioningError as error:
+        raise click.ClickException(str(error)) from error
+    for key in list_api_keys(store.id):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.prefix}…\t{key.name}\t{state}")
+
+
+@apikeys.command("revoke")
+@click.option("--store", "slug", required=True)
+@click.argument("key_id", type=int)
+def apikeys_revoke(slug, key_id):
+    """Revoke an API key by id."""
+    from webapp.events.api_keys import ApiKeyError, revoke_api_key
+
+    try:
+        revoke_api_key(store_by_slug(slug).id, key_id)
+    except (ProvisioningError, ApiKeyError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Revoked API key {key_id}.")
+
+
+@integrations.command("set")
+@click.argument("slug")
+@click.argument("source")
+@click.option("--secret", prompt=True, hide_input=True, help="Prompted for when omitted.")
+@click.option("--store-hash", default=None, help="BigCommerce: the store hash, to fetch order details.")
+@click.option("--api-token", default=None, help="BigCommerce: API account token, to fetch order details.")
+@click.option("--api-base-url", default=None, help="BigCommerce: API base URL (default api.bigcommerce.com).")
+def integrations_set(slug, source, secret, store_hash, api_token, api_base_url):
+    """Set SOURCE's webhook secret for store SLUG (shopify, woocommerce, bigcommerce)."""
+    from webapp.events.integrations import IntegrationError, set_secret
+
+    settings = {k: v for k, v in (("store_hash", store_hash), ("api_base_url", api_base_url)) if v} or None
+    try:
+        row = set_secret(store_by_slug(slug).id, source, secret, settings=settings, api_token=api_token)
+    except (ProvisioningError, IntegrationError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{source} secret set for {slug} ({row.secret_hint}).")
+
+
+@notifications.command("sweep")
+def notifications_sweep():
+    """Re-enqueue notifications whose job was lost (workers also do this every 15 s)."""
+    from webapp.notifications.recovery import sweep
+
+    click.echo(f"Re-enqueued {sweep()} item(s).")
+
+
 def register(app: Flask) -> None:
-    for command in (stores, users, seed_demo_command):
+    for command in (stores, users, apikeys, integrations, notifications, seed_demo_command):
         app.cli.add_command(command)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.dbtypes import UTCDateTime
 from webapp.extensions import db
@@ -33,3 +33,130 @@ class NotificationRule(db.Model):
     @property
     def state(self) -> RuleState:
         return RuleState(active=self.active, channels=frozenset(self.channels or ()))
+
+
+# Notification statuses. pending → sending → sent → delivered, with retrying between attempts;
+# skipped/suppressed/failed are final and say why in `error`.
+PENDING = "pending"
+SENDING = "sending"
+RETRYING = "retrying"
+SENT = "sent"
+DELIVERED = "delivered"
+FAILED = "failed"
+SKIPPED = "skipped"
+SUPPRESSED = "suppressed"
+STATUSES = (PENDING, SENDING, RETRYING, SENT, DELIVERED, FAILED, SKIPPED, SUPPRESSED)
+OPEN_STATUSES = (PENDING, SENDING, RETRYING)
+
+
+class Notification(db.Model):
+    """The outbox: one message to one recipient on one channel, and what became of it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_store_id_id", "store_id", "id"),
+        Index("ix_notifications_store_id_status_id", "store_id", "status", "id"),
+        Index("ix_notifications_store_id_channel_id", "store_id", "channel", "id"),
+        Index("ix_notifications_store_id_message_type_id", "store_id", "message_type", "id"),
+        Index("ix_notifications_store_id_created_at", "store_id", "created_at"),
+        Index("ix_notifications_order_id", "order_id"),
+        Index("ix_notifications_customer_id_id", "customer_id", "id"),
+        Index("ix_notifications_status_queued_at", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    status_change_id: Mapped[int | None] = mapped_column(ForeignKey("order_status_changes.id"))
+    source: Mapped[str] = mapped_column(String(32))  # where the triggering event came from
+    message_type: Mapped[str] = mapped_column(String(64))  # e.g. order.cancelled, invoice.closed
+    channel: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))  # critical, transactional, marketing
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    recipient: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str | None] = mapped_column(String(500))  # why it was sent: the rule, or staff's reason
+    attempts: Mapped[int] = mapped_column(default=0)
+    provider_index: Mapped[int] = mapped_column(default=0)  # which provider of the channel's chain is next
+    provider_attempts: Mapped[int] = mapped_column(default=0)  # attempts on that provider
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[NotificationEvent]] = relationship(order_by="NotificationEvent.id",
+                                                           back_populates="notification")
+
+
+class NotificationEvent(db.Model):
+    """The timeline of a notification: planned, queued, each attempt, sent, delivered, failed."""
+
+    __tablename__ = "notification_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str | None] = mapped_column(String(32))
+
+    notification: Mapped[Notification] = relationship(back_populates="events")
+
+
+class ProviderConfig(db.Model):
+    """One provider account of a store for one channel; `position` orders the failover chain."""
+
+    __tablename__ = "provider_configs"
+    __table_args__ = (Index("ix_provider_configs_store_id_channel", "store_id", "channel", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    settings: Mapped[dict | None] = mapped_column(JSON)  # non-secret fields
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text)  # JSON of secret fields, Fernet-encrypted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SandboxMessage(db.Model):
+    """What the sandbox provider 'sent': shown on the Outbox page like a mail catcher."""
+
+    __tablename__ = "sandbox_messages"
+    __table_args__ = (Index("ix_sandbox_messages_store_id_id", "store_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelSuppression(db.Model):
+    """An address that must not be messaged on a channel: opted out, bounced or complained."""
+
+    __tablename__ = "channel_suppressions"
+    __table_args__ = (UniqueConstraint("store_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,15 +1,18 @@
-"""Orders, for support staff and owners."""
+"""Orders: the list, and each order's history, notifications, and staff sends and resends."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from webapp.accounts.permissions import VIEW_ORDERS
+from webapp.accounts.permissions import SEND_NOTIFICATIONS, VIEW_ORDERS
+from webapp.channels.registry import rule_channels
 from webapp.extensions import db
 from webapp.notifications import catalog
-from webapp.orders.models import Order
+from webapp.notifications.manual import ManualSendError, resend, send_manual
+from webapp.notifications.models import Notification
+from webapp.orders.models import Order, OrderStatusChange
 from webapp.views import require
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -41,7 +44,52 @@ def index():
                            catalog=catalog)
 
 
+def _detail(order: Order, status: int = 200, error: str | None = None, form: dict | None = None):
+    history = db.session.scalars(select(OrderStatusChange).where(OrderStatusChange.order_id == order.id)
+                                 .order_by(OrderStatusChange.id.desc())).all()
+    notifications = db.session.scalars(select(Notification).where(Notification.order_id == order.id,
+                                                                  Notification.store_id == order.store_id)
+                                       .order_by(Notification.id.desc())).all()
+    statuses = catalog.INVOICE_STATUSES if order.kind == "invoice" else catalog.ORDER_STATUSES
+    return render_template("orders/detail.html", order=order, history=history, notifications=notifications,
+                           catalog=catalog, statuses=statuses, channels=rule_channels(), error=error,
+                           form=form or {"status": order.status, "channels": [c.code for c in rule_channels()]}
+                           ), status
+
+
 @bp.get("/<int:order_id>")
 @require(VIEW_ORDERS)
 def detail(order_id: int):
-    return render_template("orders/detail.html", order=store_order_or_404(order_id), catalog=catalog)
+    return _detail(store_order_or_404(order_id))
+
+
+@bp.post("/<int:order_id>/send")
+@require(SEND_NOTIFICATIONS)
+def send(order_id: int):
+    order = store_order_or_404(order_id)
+    form = {"status": request.form.get("status", ""), "channels": request.form.getlist("channels"),
+            "note": request.form.get("note", ""), "reason": request.form.get("reason", "")}
+    try:
+        rows = send_manual(current_user.store, order, current_user, form["status"], form["channels"],
+                           form["note"], form["reason"])
+    except ManualSendError as error:
+        return _detail(order, 400, str(error), form)
+    queued = sum(1 for row in rows if row.status == "pending")
+    flash(f"{queued} message(s) queued; {len(rows) - queued} could not be sent (see below).", "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.post("/notifications/<int:notification_id>/resend")
+@require(SEND_NOTIFICATIONS)
+def resend_notification(notification_id: int):
+    original = db.session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                            Notification.store_id == current_user.store_id))
+    if original is None:
+        abort(404)
+    try:
+        copy = resend(current_user.store, original, current_user, request.form.get("reason", ""))
+    except ManualSendError as error:
+        flash(f"Not resent: {error}", "error")
+        return redirect(request.referrer or url_for("activity.detail", notification_id=notification_id)), 303
+    flash(f"Resent as notification #{copy.id}.", "success")
+    return redirect(url_for("activity.detail", notification_id=copy.id)), 303

@@ -1,0 +1,69 @@
+"""The provider interface: send one message, return the provider's id or raise a typed error.
+
+The error type decides what delivery does next: retry later (transient, rate limited), give up
+on this message (permanent), or move on to the next provider (config/auth).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    notification_id: int
+    store_id: int
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+
+
+class ProviderError(Exception):
+    """Base of every provider failure; str() is the provider's reason, shown to the merchant."""
+
+
+class TransientProviderError(ProviderError):
+    """Timeouts, 5xx: try again later."""
+
+
+class RateLimitedError(TransientProviderError):
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentProviderError(ProviderError):
+    """Invalid recipient, rejected content: retrying cannot help."""
+
+
+class ProviderConfigError(ProviderError):
+    """Bad credentials or settings: this provider cannot send anything; fail over."""
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    code: str
+    label: str
+    channels: tuple[str, ...]
+    fields: tuple[ConfigField, ...] = field(default_factory=tuple)
+
+
+class Provider(Protocol):
+    spec: ProviderSpec
+
+    def send(self, message: OutboundMessage) -> SendResult: ...

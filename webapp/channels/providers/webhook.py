@@ -1,0 +1,90 @@
+"""Generic outgoing webhook: POSTs each message as JSON to the merchant's URL, signed.
+
+Signature header, for receivers: `X-NotifyHub-Signature: t=<unix seconds>,v1=<hex>` where hex is
+HMAC-SHA256(secret, "<t>.<raw body>"). Receivers should reject timestamps older than 5 minutes.
+`Idempotency-Key` carries the notification's key; a receiver that has seen it should answer the
+same id. Answers: 2xx with {"id": "..."}; 429 (Retry-After honoured) and 5xx are retried; 401/403
+mean the configuration is wrong; other 4xx reject the message.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from functools import lru_cache
+
+import httpx
+
+from webapp.channels.providers.base import (
+    ConfigField,
+    OutboundMessage,
+    PermanentProviderError,
+    ProviderConfigError,
+    ProviderSpec,
+    RateLimitedError,
+    SendResult,
+    TransientProviderError,
+)
+
+SPEC = ProviderSpec("webhook", "Outgoing webhook (HMAC-signed JSON)", ("email", "sms", "whatsapp", "push", "team"),
+                    (ConfigField("url", "Endpoint URL"), ConfigField("signing_secret", "Signing secret", secret=True)))
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+@lru_cache(maxsize=1)
+def _client() -> httpx.Client:
+    # One pooled client per process: connections to the same host are reused across messages.
+    return httpx.Client(timeout=TIMEOUT, limits=httpx.Limits(max_keepalive_connections=20, max_connections=50))
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class WebhookProvider:
+    spec = SPEC
+
+    def __init__(self, settings: dict | None = None, secrets: dict | None = None, base_url: str | None = None):
+        settings, secrets = settings or {}, secrets or {}
+        self.url = base_url or settings.get("url")
+        self.secret = secrets.get("signing_secret", "")
+        if not self.url:
+            raise ProviderConfigError("webhook provider has no URL configured")
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        body = json.dumps({"channel": message.channel, "to": message.recipient, "subject": message.subject,
+                           "body": message.body, "notification_id": message.notification_id},
+                          separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
+                   "X-NotifyHub-Signature": sign(self.secret, int(time.time()), body)}
+        try:
+            response = _client().post(self.url, content=body, headers=headers)
+        except httpx.TimeoutException as error:
+            raise TransientProviderError(f"timed out: {error}") from error
+        except httpx.TransportError as error:
+            raise TransientProviderError(f"connection failed: {error}") from error
+        return _result(response)
+
+
+def _result(response: httpx.Response) -> SendResult:
+    code = response.status_code
+    if 200 <= code < 300:
+        try:
+            return SendResult(str(response.json()["id"]))
+        except (ValueError, KeyError, TypeError):
+            return SendResult(response.headers.get("X-Message-Id", ""))
+    reason = f"HTTP {code}: {response.text[:300]}"
+    if code == 429:
+        raise RateLimitedError(reason, _retry_after(response))
+    if code >= 500:
+        raise TransientProviderError(reason)
+    if code in (401, 403):
+        raise ProviderConfigError(reason)
+    raise PermanentProviderError(reason)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.replace(".", "", 1).isdigit() else None

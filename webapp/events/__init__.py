@@ -1,0 +1,1 @@
+"""Order and invoice events from every source, normalized into one shape."""

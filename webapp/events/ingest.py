@@ -1,0 +1,109 @@
+"""Ingest: one normalized event in, the order updated and its notifications in the outbox.
+
+Everything an event changes (the inbound record, customer, order, history, notifications) is
+written in one transaction, then enqueued. A duplicate delivery of the same event finds its
+inbound record and stops; two different events racing to the same status produce the same
+idempotency keys, so the unique index lets only one set of notifications in.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.accounts.models import Store
+from webapp.events import models as ev
+from webapp.events.normalized import INVOICE, ORDER, NormalizedEvent
+from webapp.extensions import db
+from webapp.notifications import catalog
+from webapp.notifications.models import Notification
+from webapp.notifications.outbox import add_planned
+from webapp.notifications.plan_requests import plan_request
+from webapp.notifications.planner import plan_for_event
+from webapp.notifications.queueing import enqueue_notifications
+from webapp.notifications.rule_store import load_rules
+from webapp.orders.models import Customer, Order
+from webapp.orders.records import apply_status, times_entered, upsert_customer, upsert_order
+
+log = logging.getLogger(__name__)
+MAX_TRIES = 3
+
+
+@dataclass
+class IngestResult:
+    outcome: str
+    inbound_event_id: int | None = None
+    order_id: int | None = None
+    notification_ids: list[int] = field(default_factory=list)
+    duplicate: bool = False
+    detail: str = ""
+
+
+def ingest_event(store: Store, event: NormalizedEvent, dedupe_key: str, payload: dict | None = None,
+                 waiting_inbound_id: int | None = None) -> IngestResult:
+    """Apply one event. `waiting_inbound_id` completes an event stored earlier as WAITING
+    (BigCommerce, whose order details are fetched after the webhook was answered)."""
+    for attempt in range(MAX_TRIES):
+        try:
+            result, notifications = _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id)
+        except IntegrityError:
+            # Lost a race (same event twice at once, or two events to the same status): retry, and
+            # the retry sees what the winner wrote.
+            db.session.rollback()
+            if attempt == MAX_TRIES - 1:
+                raise
+            continue
+        enqueue_notifications(notifications)
+        return result
+    raise AssertionError("unreachable")
+
+
+def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id) -> tuple[IngestResult, list[Notification]]:
+    existing = db.session.scalar(select(ev.InboundEvent).where(
+        ev.InboundEvent.store_id == store.id, ev.InboundEvent.source == event.source,
+        ev.InboundEvent.dedupe_key == dedupe_key).with_for_update())
+    if existing is not None and not (existing.id == waiting_inbound_id and existing.outcome == ev.WAITING):
+        return IngestResult(existing.outcome, existing.id, existing.order_id, duplicate=True,
+                            detail="duplicate delivery; already handled"), []
+
+    inbound = existing or ev.InboundEvent(store_id=store.id, source=event.source, topic=event.topic[:64],
+                                          dedupe_key=dedupe_key, payload=payload)
+    db.session.add(inbound)
+    customer = upsert_customer(store, event)
+    order, _ = upsert_order(store, event, customer)
+    db.session.flush()
+    occurrence = times_entered(order.id, event.status)
+    change = apply_status(order, event, inbound.id)
+    inbound.order_id = order.id
+    notifications: list[Notification] = []
+    if change is None:
+        inbound.outcome, inbound.detail = ev.IGNORED, f"order is already {event.status}"
+    elif not change.applied:
+        inbound.outcome = ev.STALE
+        inbound.detail = f"older than the order's current status ({order.status}); recorded, not applied"
+    else:
+        inbound.outcome = ev.PROCESSED
+        if event.kind in (ORDER, INVOICE):
+            db.session.flush()
+            notifications = _plan(store, event, order, customer, change.id, occurrence)
+            inbound.detail = f"{len(notifications)} notification(s) planned"
+    db.session.commit()
+    result = IngestResult(inbound.outcome, inbound.id, order.id, [n.id for n in notifications],
+                          detail=inbound.detail or "")
+    return result, notifications
+
+
+def _plan(store, event: NormalizedEvent, order: Order, customer: Customer | None, change_id: int,
+          occurrence: int) -> list[Notification]:
+    request = plan_request(store, order, customer, event.kind, event.status)
+    planned = plan_for_event(load_rules(store.id), event.source, request)
+    if not planned:
+        return []
+    rule = f"{catalog.source_label(event.source) if event.kind == ORDER else 'Invoice'} · " \
+           f"{catalog.status_label(event.kind, event.status)}"
+    return add_planned(store_id=store.id, source=event.source, planned=planned,
+                       key_base=f"{store.id}:{order.id}:{event.kind}:{event.status}:{occurrence}",
+                       reason=f"rule “{rule}” ({event.topic})", order_id=order.id,
+                       customer_id=customer.id if customer else None, status_change_id=change_id)

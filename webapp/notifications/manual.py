@@ -1,0 +1,89 @@
+"""Staff-triggered messages: "Send notification" on an order, and "Resend" of a past one.
+
+Both need a reason, kept in the audit log with who did it, and both are critical priority:
+a support agent is usually on the phone with the customer while it goes out.
+"""
+from __future__ import annotations
+
+from webapp.accounts.models import Store, User
+from webapp.audit.models import record
+from webapp.channels.registry import rule_channels
+from webapp.consent.policy import CRITICAL
+from webapp.extensions import db
+from webapp.notifications import catalog
+from webapp.notifications.models import Notification, NotificationEvent
+from webapp.notifications.outbox import add_planned, idempotency_key
+from webapp.notifications.plan_requests import plan_request
+from webapp.notifications.planner import ADDRESS_FIELD, plan_messages
+from webapp.notifications.queueing import enqueue_notifications
+from webapp.orders.models import Customer, Order
+
+MAX_TEXT = 500
+
+
+class ManualSendError(ValueError):
+    """The manual send cannot be done as asked; the message says why."""
+
+
+def _clean_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ManualSendError("Give a reason: it is kept in the audit log.")
+    if len(reason) > MAX_TEXT:
+        raise ManualSendError(f"Keep the reason under {MAX_TEXT} characters.")
+    return reason
+
+
+def send_manual(store: Store, order: Order, user: User, status: str, channels: list[str], note: str | None,
+                reason: str) -> list[Notification]:
+    reason = _clean_reason(reason)
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_TEXT:
+        raise ManualSendError(f"Keep the note under {MAX_TEXT} characters.")
+    if not catalog.is_status(order.kind, status):
+        raise ManualSendError("Choose which status message to send.")
+    known = {c.code for c in rule_channels()}
+    if not channels or not set(channels) <= known:
+        raise ManualSendError("Choose at least one channel.")
+    entry = record(store.id, user.id, "notification.manual_send", f"Order {order.number}",
+                   new={"status": status, "channels": sorted(channels), "note": note}, reason=reason)
+    db.session.flush()
+    request = plan_request(store, order, order.customer, order.kind, status, note=note, urgent=True)
+    rows = add_planned(store_id=store.id, source="manual", planned=plan_messages(sorted(channels), request),
+                       key_base=f"manual:{entry.id}", reason=f"sent by {user.email}: {reason}",
+                       order_id=order.id, customer_id=order.customer_id)
+    db.session.commit()
+    enqueue_notifications(rows)
+    return rows
+
+
+def resend(store: Store, original: Notification, user: User, reason: str) -> Notification:
+    """Send a past notification's content again, to the customer's current address for the channel."""
+    reason = _clean_reason(reason)
+    address = _current_address(original) or original.recipient
+    if not address:
+        raise ManualSendError("This notification has no recipient address, and the customer has none on file "
+                              "for this channel.")
+    entry = record(store.id, user.id, "notification.resent", f"Notification #{original.id}", reason=reason,
+                   new={"channel": original.channel, "recipient": address})
+    db.session.flush()
+    copy = Notification(
+        store_id=store.id, order_id=original.order_id, customer_id=original.customer_id, source="manual",
+        message_type=original.message_type, channel=original.channel, priority=CRITICAL, locale=original.locale,
+        recipient=address, subject=original.subject, body=original.body,
+        reason=f"resend of #{original.id} by {user.email}: {reason}",
+        idempotency_key=idempotency_key("resend", entry.id, original.id),
+    )
+    copy.events.append(NotificationEvent(kind="planned", detail=copy.reason))
+    db.session.add(copy)
+    db.session.commit()
+    enqueue_notifications([copy])
+    return copy
+
+
+def _current_address(original: Notification) -> str | None:
+    if original.customer_id is None:
+        return None
+    customer = db.session.get(Customer, original.customer_id)
+    field_name = ADDRESS_FIELD.get(original.channel)
+    return getattr(customer, field_name, None) if customer and field_name else None

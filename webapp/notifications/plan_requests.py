@@ -1,0 +1,33 @@
+"""Building a planner request from stored records: the store, the order, the customer and the
+customer's suppressed addresses."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from webapp.accounts.models import Store
+from webapp.extensions import db
+from webapp.notifications import catalog
+from webapp.notifications.models import ChannelSuppression
+from webapp.notifications.planner import PlanRequest, Recipient, StoreInfo
+from webapp.orders.models import Customer, Order
+
+
+def plan_request(store: Store, order: Order, customer: Customer | None, kind: str, status: str,
+                 note: str | None = None, urgent: bool = False) -> PlanRequest:
+    recipient = Recipient(customer.name, customer.email, customer.phone, customer.locale) if customer else Recipient()
+    return PlanRequest(
+        kind=kind, status=status, recipient=recipient, store=StoreInfo(store.name, store.default_locale),
+        order={"number": order.number, "status": status, "status_label": catalog.status_label(kind, status),
+               "total": str(order.total), "currency": order.currency, "lines": order.lines or [],
+               "tracking": order.tracking},
+        note=note, urgent=urgent, suppressions=suppressions_for(store.id, recipient),
+    )
+
+
+def suppressions_for(store_id: int, recipient: Recipient) -> dict[tuple[str, str], str]:
+    addresses = [a for a in (recipient.email, recipient.phone) if a]
+    if not addresses:
+        return {}
+    rows = db.session.scalars(select(ChannelSuppression).where(
+        ChannelSuppression.store_id == store_id, ChannelSuppression.address.in_(addresses)))
+    return {(row.channel, row.address): row.reason for row in rows}

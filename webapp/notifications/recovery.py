@@ -1,0 +1,118 @@
+"""The sweep: finds notifications whose job was lost (Redis restarted empty, a worker was
+killed, Redis was down when they were enqueued) and enqueues them again.
+
+Safe on many machines at once: each row is taken with a compare-and-set on its queued_at, so
+only one sweeper re-enqueues it, and delivery's own claim makes even a double enqueue harmless.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import redis
+from flask import current_app
+from rq.job import Job, JobStatus
+from rq.worker import Worker
+from sqlalchemy import and_, or_, select, update
+
+from webapp.extensions import db
+from webapp.notifications import models as m
+from webapp.notifications.queueing import JOB_TIMEOUT, enqueue_ids
+from webapp.redis_conn import get_redis
+from webapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+MAX_ROWS = 2000
+
+
+def sweep() -> int:
+    """Re-enqueue stranded notifications (and BigCommerce events waiting for their order)."""
+    return sweep_notifications() + sweep_waiting_events()
+
+
+def sweep_waiting_events() -> int:
+    from webapp.events.bigcommerce_fetch import enqueue_fetch
+    from webapp.events.models import WAITING, InboundEvent
+
+    cutoff = utcnow() - timedelta(seconds=current_app.config.get("SWEEP_REQUEUE_AFTER", 30) * 2)
+    ids = db.session.scalars(select(InboundEvent.id).where(InboundEvent.outcome == WAITING,
+                                                           InboundEvent.received_at < cutoff).limit(200)).all()
+    for inbound_id in ids:
+        enqueue_fetch(inbound_id)  # the job is idempotent: a second run finds nothing waiting
+    return len(ids)
+
+
+def sweep_notifications() -> int:
+    """Re-enqueue stranded notifications; returns how many."""
+    config, now = current_app.config, utcnow()
+    unqueued_before = now - timedelta(seconds=config.get("SWEEP_UNQUEUED_GRACE", 5))
+    requeue_before = now - timedelta(seconds=config.get("SWEEP_REQUEUE_AFTER", 30))
+    sending_before = now - timedelta(seconds=config.get("SWEEP_SENDING_AFTER", 120))
+    N = m.Notification
+    rows = db.session.execute(
+        select(N.id, N.status, N.priority, N.job_id, N.queued_at).where(or_(
+            and_(N.status == m.PENDING, N.queued_at.is_(None), N.created_at < unqueued_before),
+            and_(N.status.in_((m.PENDING, m.RETRYING)), N.queued_at < requeue_before),
+            and_(N.status == m.SENDING, N.claimed_at < sending_before),
+        )).order_by(N.id).limit(MAX_ROWS)
+    ).all()
+    if not rows:
+        return 0
+    try:
+        alive = _live_jobs({row.job_id for row in rows if row.job_id and row.status != m.SENDING})
+    except (redis.ConnectionError, redis.TimeoutError):
+        return 0  # Redis is still away; try again at the next sweep
+    by_priority: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.status != m.SENDING and row.job_id in alive:
+            continue
+        if _take(row, now):
+            by_priority[row.priority].append(row.id)
+    db.session.commit()
+    total = 0
+    for priority, ids in by_priority.items():
+        for start in range(0, len(ids), 100):
+            total += enqueue_ids(priority, ids[start:start + 100], detail="re-queued by the sweep")
+    if total:
+        log.info("sweep re-enqueued %d notification(s)", total)
+    return total
+
+
+def _take(row, now) -> bool:
+    """Compare-and-set: only the sweeper that moves queued_at first re-enqueues the row."""
+    N = m.Notification
+    same_queued = N.queued_at.is_(None) if row.queued_at is None else N.queued_at == row.queued_at
+    values = {"queued_at": now}
+    if row.status == m.SENDING:
+        # Killed mid-delivery: send again; the idempotency key lets the provider drop a duplicate.
+        values["status"] = m.PENDING
+    return db.session.execute(
+        update(N).where(N.id == row.id, N.status == row.status, same_queued).values(**values)
+    ).rowcount == 1
+
+
+def _live_jobs(job_ids: set[str]) -> set[str]:
+    if not job_ids:
+        return set()
+    conn = get_redis()
+    ids = sorted(job_ids)
+    live = set()
+    for job_id, job in zip(ids, Job.fetch_many(ids, connection=conn), strict=True):
+        if job is None:
+            continue
+        status = job.get_status(refresh=False)
+        if status in LIVE_STATUSES or (status == JobStatus.STARTED and _running(job, conn)):
+            live.add(job_id)
+    return live
+
+
+def _running(job: Job, conn) -> bool:
+    """A started job is running only while its worker is alive and within the job timeout."""
+    if job.started_at and (utcnow() - job.started_at.replace(tzinfo=utcnow().tzinfo)).total_seconds() > \
+            JOB_TIMEOUT + 30:
+        return False
+    if not job.worker_name:
+        return True
+    return Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=conn) is not None

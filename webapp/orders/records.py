@@ -1,0 +1,88 @@
+"""Upserting customers and orders from normalized events, and applying status changes in time order."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import func, select
+
+from webapp.accounts.models import Store
+from webapp.events.normalized import INVOICE, ORDER, NormalizedEvent
+from webapp.extensions import db
+from webapp.orders.models import Customer, Order, OrderStatusChange
+from webapp.orders.phones import to_e164
+
+
+def upsert_customer(store: Store, event: NormalizedEvent) -> Customer | None:
+    data = event.customer
+    email = data.email.strip().lower() if data.email else None
+    phone = to_e164(data.phone, data.country)
+    if not (email or phone):
+        return None
+    match = Customer.email == email if email else Customer.phone == phone
+    customer = db.session.scalar(select(Customer).where(Customer.store_id == store.id, match).limit(1))
+    if customer is None:
+        customer = Customer(store_id=store.id, email=email, locale=data.locale or store.default_locale)
+        db.session.add(customer)
+    customer.name = data.name or customer.name or ""
+    customer.phone = phone or customer.phone
+    customer.email = email or customer.email
+    if data.locale:
+        customer.locale = data.locale
+    return customer
+
+
+def upsert_order(store: Store, event: NormalizedEvent, customer: Customer | None) -> tuple[Order, bool]:
+    """The event's order (or invoice), locked for update where the database can. Returns (order, created)."""
+    kind = INVOICE if event.kind == INVOICE else ORDER
+    query = select(Order).where(Order.store_id == store.id, Order.source == event.source, Order.kind == kind,
+                                Order.external_id == event.external_id)
+    order = db.session.scalar(query.with_for_update())
+    created = order is None
+    if created:
+        order = Order(store_id=store.id, source=event.source, kind=kind, external_id=event.external_id,
+                      number=event.number or event.external_id, status="", currency=event.currency)
+        db.session.add(order)
+    if customer is not None:
+        order.customer = customer
+    if event.number:
+        order.number = event.number
+    if event.lines:
+        order.lines = [{"name": line.name, "quantity": line.quantity, "price": str(line.price), "sku": line.sku}
+                       for line in event.lines]
+        order.total, order.currency = event.total, event.currency
+    elif created or event.total:
+        order.total, order.currency = event.total, event.currency
+    if event.tracking:
+        order.tracking = asdict(event.tracking)
+    return order, created
+
+
+def apply_status(order: Order, event: NormalizedEvent, inbound_event_id: int | None,
+                 user_id: int | None = None) -> OrderStatusChange | None:
+    """Record the event in the order's history; move the order only forward in time.
+
+    Returns the history row, or None when the order already has this status (nothing happened).
+    Payment and refund events go into the history without changing the order's status.
+    """
+    moves_status = event.kind in (ORDER, INVOICE)
+    if moves_status and order.status == event.status:
+        return None
+    stale = bool(moves_status and order.status_at and event.occurred_at < order.status_at)
+    change = OrderStatusChange(store_id=order.store_id, order=order, event_kind=event.kind,
+                               from_status=order.status or None, to_status=event.status, applied=not stale,
+                               occurred_at=event.occurred_at, inbound_event_id=inbound_event_id,
+                               user_id=user_id, note=event.note)
+    db.session.add(change)
+    if moves_status and not stale:
+        order.status, order.status_at = event.status, event.occurred_at
+    return change
+
+
+def times_entered(order_id: int, status: str) -> int:
+    """How often the order had already entered `status`: part of the idempotency key, so a second
+    cancellation after a reopening notifies again, while the same cancellation twice does not."""
+    return db.session.scalar(
+        select(func.count()).select_from(OrderStatusChange)
+        .where(OrderStatusChange.order_id == order_id, OrderStatusChange.to_status == status,
+               OrderStatusChange.applied.is_(True))
+    ) or 0

@@ -1,0 +1,1 @@
+"""Message templates: built-in defaults per message type × channel × locale, sandboxed rendering."""

@@ -1,0 +1,4 @@
+"""Placeholder; filled in by the pipeline work."""
+from flask import Blueprint
+
+bp = Blueprint("health", __name__)
