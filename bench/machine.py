@@ -11,11 +11,11 @@ from webapp.redis_conn import is_reachable, start_embedded_redis
 
 
 def default_redis_url() -> str:
-    """REDIS_URL, else the machine's Redis (database 14), else an embedded one."""
+    """REDIS_URL, else the machine's Redis (database 7), else an embedded one."""
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
-    if is_reachable("redis://127.0.0.1:6379/14"):
-        return "redis://127.0.0.1:6379/14"
+    if is_reachable("redis://127.0.0.1:6379/7"):
+        return "redis://127.0.0.1:6379/7"
     return start_embedded_redis(Path(tempfile.gettempdir()) / "notifyhub-bench-redis")
 
 

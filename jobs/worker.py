@@ -23,14 +23,18 @@ log = logging.getLogger(__name__)
 
 
 class AppWorker(SimpleWorker):
+    # Reconnect within seconds once Redis is back (RQ's default backs off to a minute).
+    max_connection_wait_time = 5.0
+
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("maintenance_interval", SWEEP_INTERVAL)
-        # A short TTL bounds how long a killed worker looks alive, and with it the dequeue wait
-        # between maintenance runs (RQ blocks for TTL - 15 s).
-        kwargs.setdefault("worker_ttl", SWEEP_INTERVAL + 20)
-        super().__init__(*args, **kwargs)
         # Embedded in a process that already has an app (tests, benchmarks): use that one.
         self.app = current_app._get_current_object() if has_app_context() else worker_app()
+        interval = self.app.config.get("SWEEP_INTERVAL", SWEEP_INTERVAL)
+        # Set outright: `rq worker` passes its own defaults (600 s, 420 s) explicitly. The TTL also
+        # bounds the idle dequeue wait between maintenance runs (RQ blocks for TTL - 15 s).
+        kwargs["maintenance_interval"] = interval
+        kwargs["worker_ttl"] = interval + 16
+        super().__init__(*args, **kwargs)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()

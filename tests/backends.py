@@ -10,13 +10,20 @@ import redis
 
 from webapp.redis_conn import is_reachable, start_embedded_redis
 
-PG_SCHEMA = "notifyhub_test"
+PG_SCHEMA = "notifyhub_test_{slot}"
+PG_SLOTS = range(1, 9)
+_pg_lock_conn = None  # held open for the whole run: the advisory lock dies with the process
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-LOCAL_REDIS = "redis://127.0.0.1:6379/13"  # a database number of its own; tests flush it
+LOCAL_REDIS = "redis://127.0.0.1:6379/{db}"
+TEST_DBS = range(8, 16)  # the tests flush the database they use; concurrent runs each take their own
 
 
 def postgres_url() -> str | None:
-    """The PostgreSQL URL to test against, or None when none is reachable."""
+    """The PostgreSQL URL to test against, or None when none is reachable.
+
+    Each concurrent test run on the machine takes its own schema (an advisory lock per slot),
+    because the tests truncate every table between tests."""
+    global _pg_lock_conn
     base = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
     if not base.startswith("postgresql"):
         return None
@@ -24,11 +31,17 @@ def postgres_url() -> str | None:
         import psycopg
 
         conninfo = base.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
+        conn = psycopg.connect(conninfo, connect_timeout=2, autocommit=True)
     except Exception:
         return None
-    return f"{base}?options=-csearch_path%3D{PG_SCHEMA}"
+    for slot in PG_SLOTS:
+        if conn.execute("SELECT pg_try_advisory_lock(7141, %s)", (slot,)).fetchone()[0]:
+            schema = PG_SCHEMA.format(slot=slot)
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            _pg_lock_conn = conn
+            return f"{base}?options=-csearch_path%3D{schema}"
+    conn.close()
+    raise RuntimeError("every PostgreSQL test schema slot is taken by another test run")
 
 
 EMBEDDED_DIR = Path(tempfile.gettempdir()) / f"notifyhub-test-redis-{os.getpid()}"
@@ -42,9 +55,24 @@ def redis_url() -> str:
         if not is_reachable(configured):
             raise RuntimeError(f"REDIS_URL={configured} is set but not reachable")
         return configured
-    if is_reachable(LOCAL_REDIS):
-        return LOCAL_REDIS
+    if is_reachable(LOCAL_REDIS.format(db=0)):
+        return _claim_local_db()
     return start_embedded_redis(EMBEDDED_DIR)
+
+
+def _claim_local_db() -> str:
+    """Take a Redis database number no other test run on this machine is using."""
+    lock = redis.Redis.from_url(LOCAL_REDIS.format(db=0))
+    for db in TEST_DBS:
+        if lock.set(f"notifyhub:test-run:db{db}", os.getpid(), nx=True, ex=3 * 3600):
+            return LOCAL_REDIS.format(db=db)
+    raise RuntimeError("every Redis test database 8-15 is taken by another test run")
+
+
+def release(url: str) -> None:
+    if url.startswith("redis://127.0.0.1:6379/"):
+        db = url.rsplit("/", 1)[1]
+        redis.Redis.from_url(LOCAL_REDIS.format(db=0)).delete(f"notifyhub:test-run:db{db}")
 
 
 def flush(url: str) -> None:

@@ -20,6 +20,7 @@ DB_PARAMS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 def redis_url():
     url = backends.redis_url()
     yield url
+    backends.release(url)
     if url.startswith("unix://"):
         from webapp.redis_conn import stop_embedded_redis
 

@@ -64,6 +64,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_SECONDS": int(env.get("LOGIN_LOCKOUT_SECONDS", "900")),
+        # Delivery and recovery timing (seconds); see webapp/notifications/delivery.py and recovery.py.
+        "RETRY_BASE_SECONDS": float(env.get("RETRY_BASE_SECONDS", "2")),
+        "SWEEP_INTERVAL": int(env.get("SWEEP_INTERVAL", "15")),
+        "SWEEP_UNQUEUED_GRACE": float(env.get("SWEEP_UNQUEUED_GRACE", "5")),
+        "SWEEP_REQUEUE_AFTER": float(env.get("SWEEP_REQUEUE_AFTER", "30")),
+        "SWEEP_SENDING_AFTER": float(env.get("SWEEP_SENDING_AFTER", "120")),
     }
     config.update(overrides)
     if "DATABASE_URL" in overrides:

@@ -13,17 +13,16 @@ from datetime import timedelta
 import redis
 from flask import current_app
 from rq.job import Job, JobStatus
-from rq.worker import Worker
 from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
 from webapp.notifications import models as m
-from webapp.notifications.queueing import JOB_TIMEOUT, enqueue_ids
+from webapp.notifications.queueing import enqueue_ids
 from webapp.redis_conn import get_redis
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+WAITING_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 MAX_ROWS = 2000
 
 
@@ -94,25 +93,12 @@ def _take(row, now) -> bool:
 
 
 def _live_jobs(job_ids: set[str]) -> set[str]:
+    """Jobs still waiting to run. A started job does not count: if its worker is alive it will
+    find the rows already claimed by the re-enqueued job (or vice versa), and if it died (its
+    worker key can outlive it by minutes) its rows must not wait for it."""
     if not job_ids:
         return set()
-    conn = get_redis()
     ids = sorted(job_ids)
-    live = set()
-    for job_id, job in zip(ids, Job.fetch_many(ids, connection=conn), strict=True):
-        if job is None:
-            continue
-        status = job.get_status(refresh=False)
-        if status in LIVE_STATUSES or (status == JobStatus.STARTED and _running(job, conn)):
-            live.add(job_id)
-    return live
-
-
-def _running(job: Job, conn) -> bool:
-    """A started job is running only while its worker is alive and within the job timeout."""
-    if job.started_at and (utcnow() - job.started_at.replace(tzinfo=utcnow().tzinfo)).total_seconds() > \
-            JOB_TIMEOUT + 30:
-        return False
-    if not job.worker_name:
-        return True
-    return Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=conn) is not None
+    jobs = Job.fetch_many(ids, connection=get_redis())
+    return {job_id for job_id, job in zip(ids, jobs, strict=True)
+            if job is not None and job.get_status(refresh=False) in WAITING_STATUSES}

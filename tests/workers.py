@@ -1,0 +1,58 @@
+"""Real `rq worker` processes for tests that kill workers or take Redis away."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerProcess:
+    def __init__(self, app, redis_url: str, log_path: Path):
+        env = {
+            **os.environ,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
+            "RETRY_BASE_SECONDS": "0",
+            "SWEEP_INTERVAL": "1",
+            "SWEEP_UNQUEUED_GRACE": "0.5",
+            "SWEEP_REQUEUE_AFTER": "1",
+            "SWEEP_SENDING_AFTER": "1",
+        }
+        self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        rq = Path(sys.executable).parent / "rq"
+        self.process = subprocess.Popen(
+            [str(rq), "worker", "-w", "jobs.worker.AppWorker", "--url", redis_url,
+             "critical", "transactional", "marketing"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if not self.log.closed:
+            self.log.close()
+
+
+def wait_for(condition, timeout: float, message: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
