@@ -10,8 +10,10 @@ from sqlalchemy import text
 from tests import backends
 from tests.factories import PASSWORD, make_store, make_user
 from webapp import create_app
+from webapp.accounts.models import PASSWORD_HASH
 from webapp.extensions import db as _db
 
+PASSWORD_HASH["method"] = "pbkdf2:sha256:1000"  # fast: these passwords protect nothing
 POSTGRES_URL = backends.postgres_url()
 DB_PARAMS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 

@@ -28,6 +28,14 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = "Please sign in to continue."
     login_manager.session_protection = "strong"
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer: take client IP, scheme and host from its X-Forwarded-* headers,
+        # so login throttling counts real clients and webhook URLs come out as https.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     _register_blueprints(app)
     _register_error_pages(app)
     _register_cli(app)
@@ -42,7 +50,19 @@ def _migrations_dir() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import activity, api, audit, auth, dashboard, health, integrations, orders, outbox, settings, webhooks
+    from webapp.views import (
+        activity,
+        api,
+        audit,
+        auth,
+        dashboard,
+        health,
+        integrations,
+        orders,
+        outbox,
+        settings,
+        webhooks,
+    )
 
     for module in (auth, dashboard, settings, audit, orders, activity, outbox, health, integrations):
         app.register_blueprint(module.bp)

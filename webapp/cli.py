@@ -62,12 +62,15 @@ def users_create(slug, email, role, password):
 @click.command("seed-demo")
 def seed_demo_command():
     """Create the demo store, users, customers, orders and rules (idempotent)."""
-    from webapp.demo import DEMO_USERS, seed_demo
+    from webapp.demo import DEMO_USERS, DEMO_WEBHOOK_SECRETS, seed_demo
 
     store = seed_demo()
     click.echo(f"Demo store “{store.name}” ({store.slug}) is ready. Sign in as:")
     for email, role, password in DEMO_USERS:
         click.echo(f"  {role:<9} {email} / {password}")
+    click.echo(f"Webhooks: /webhooks/<shopify|woocommerce|bigcommerce>/{store.slug}, signed with the demo secrets:")
+    for source, secret in DEMO_WEBHOOK_SECRETS.items():
+        click.echo(f"  {source:<12} {secret}")
 
 
 @apikeys.command("create")

@@ -62,6 +62,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_SECONDS": int(env.get("LOGIN_LOCKOUT_SECONDS", "900")),
         # Delivery and recovery timing (seconds); see webapp/notifications/delivery.py and recovery.py.

@@ -46,6 +46,10 @@ ACTIVE_RULES = (
 )
 
 
+DEMO_WEBHOOK_SECRETS = {"shopify": "demo-shopify-webhook-secret", "woocommerce": "demo-woocommerce-secret",
+                        "bigcommerce": "demo-bigcommerce-header-secret"}
+
+
 def seed_demo() -> Store:
     store = db.session.scalar(select(Store).where(Store.slug == DEMO_SLUG))
     if store is None:
@@ -59,7 +63,31 @@ def seed_demo() -> Store:
         rules = {RuleKey("order", source, status): RuleState(True, frozenset(channels))
                  for source, status, channels in ACTIVE_RULES}
         save_rules(store.id, None, rules)
+    _seed_integrations(store)
     return store
+
+
+def _seed_integrations(store: Store) -> None:
+    """Webhook secrets (so the demo accepts signed webhooks) and a first event through the pipeline."""
+    from webapp.events.integrations import get_integration, set_secret
+
+    if get_integration(store.id, "shopify") is not None:
+        return
+    for source, secret in DEMO_WEBHOOK_SECRETS.items():
+        set_secret(store.id, source, secret)
+    _ingest_demo_event(store)
+
+
+def _ingest_demo_event(store: Store) -> None:
+    from webapp.events.ingest import ingest_event
+    from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent
+
+    event = NormalizedEvent(
+        source="shopify", kind="order", external_id="450789470", number="#1002", status="delivered",
+        occurred_at=utcnow(), topic="fulfillment_events/create",
+        customer=CustomerData(name="Ana Souza", email="ana@example.com", phone="+5511987654321", locale="pt-BR"),
+        lines=(LineItem("Trail Runner 2", 1, Decimal("89.00")),), total=Decimal("89.00"), currency=store.currency)
+    ingest_event(store, event, "demo:first-delivery")
 
 
 def _seed_orders(store: Store) -> None:

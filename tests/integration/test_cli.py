@@ -49,3 +49,8 @@ def test_demo_seed_is_idempotent(app):
     assert db.session.get(User, db.session.scalar(select(User.id).where(User.email == "owner@demo.test"))) \
         .check_password("demo-owner-pass")
     assert sum(rule.active for rule in rules_before.values()) >= 3
+    # A first event went through the pipeline, once, so Activity and Outbox have something to show.
+    from webapp.notifications.models import Notification
+
+    channels = db.session.scalars(select(Notification.channel).order_by(Notification.channel)).all()
+    assert channels == ["email", "sms"]

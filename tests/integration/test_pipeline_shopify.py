@@ -127,3 +127,26 @@ def test_customer_without_phone_gets_email_and_a_recorded_sms_skip(client, store
     assert email.status == "sent"
     assert sms.status == "skipped" and sms.error == "customer has no phone for sms"
     assert [m.channel for m in sandbox_messages(store.id)] == ["email"]
+
+
+def test_sent_notifications_are_on_the_activity_page_and_in_the_api(client, store, login_as):
+    from webapp.events.api_keys import create_api_key
+
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled")
+    post_shopify(client, store, "orders/cancelled", shopify_order(), "wh-7")
+    run_worker()
+    key = create_api_key(store.id, "support tool").plaintext
+    response = client.get("/api/v1/notifications?channel=sms", headers={"Authorization": f"Bearer {key}"})
+    [sms] = response.get_json()["notifications"]
+    assert (sms["status"], sms["recipient"], sms["order_number"]) == ("sent", "+15556251199", "#1001")
+    assert sms["provider"] == "sandbox" and "Shopify · Cancelled" in sms["reason"]
+    assert client.get("/api/v1/notifications?status=bogus", headers={"Authorization": f"Bearer {key}"}
+                      ).status_code == 400
+    assert client.get("/api/v1/notifications").status_code == 401
+
+    login_as("support")
+    html = client.get("/activity").get_data(as_text=True)
+    assert "bob.norman@hostmail.com" in html and "+15556251199" in html
+    detail = client.get(f"/activity/{sms['id']}").get_data(as_text=True)
+    assert "#1001 was cancelled" in detail and "sandbox" in detail

@@ -55,7 +55,8 @@ def statuses() -> Counter:
 
 def send_cancellations(client, store, count: int, prefix: str) -> None:
     for n in range(count):
-        payload = shopify_order(id=int.from_bytes(prefix.encode(), "big") * 10000 + n, name=f"#{prefix}{n}", email=f"c{n}@example.com",
+        order_id = int.from_bytes(prefix.encode(), "big") * 10000 + n
+        payload = shopify_order(id=order_id, name=f"#{prefix}{n}", email=f"c{n}@example.com",
                                 phone=f"+1415555{n:04d}")
         assert post_shopify(client, store, "orders/cancelled", payload, f"{prefix}-{n}").status_code == 200
 

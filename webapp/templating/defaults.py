@@ -48,7 +48,8 @@ _ORDER_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "es": {
         "initiated": ("Recibimos tu pedido {{ order.number }}", "recibimos tu pedido {{ order.number }}."),
-        "sent_for_processing": ("Pedido {{ order.number }} confirmado", "tu pedido {{ order.number }} está confirmado."),
+        "sent_for_processing": ("Pedido {{ order.number }} confirmado",
+                                "tu pedido {{ order.number }} está confirmado."),
         "processing": ("Preparando el pedido {{ order.number }}", "estamos preparando tu pedido {{ order.number }}."),
         "ready": ("Pedido {{ order.number }} listo", "tu pedido {{ order.number }} está listo."),
         "delivered": ("Pedido {{ order.number }} entregado", "tu pedido {{ order.number }} fue entregado."),

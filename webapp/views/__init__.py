@@ -9,7 +9,10 @@ from flask_login import current_user, login_required
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An HTMX request that wants a fragment. History restores (back button after a cache miss)
+    also carry HX-Request but need the whole page."""
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
 
 
 def render_page(page: str, partial: str, status: int = 200, **context):
@@ -34,5 +37,5 @@ def require(permission: str) -> Callable:
 
 
 def client_ip() -> str:
-    # Behind a proxy, configure werkzeug's ProxyFix so remote_addr is the client's.
+    # Behind a proxy, set TRUSTED_PROXIES so remote_addr is the client (see create_app).
     return request.remote_addr or "unknown"

@@ -1,4 +1,93 @@
-"""Placeholder; filled in by the pipeline work."""
-from flask import Blueprint
+"""Activity: every notification of the store, filterable, and each one's timeline and exact content."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.accounts.permissions import VIEW_ACTIVITY
+from webapp.channels.registry import channels, get_channel
+from webapp.extensions import db
+from webapp.notifications import catalog
+from webapp.notifications.activity_query import FilterError, orders_and_customers, parse_filters, query_notifications
+from webapp.notifications.models import STATUSES, Notification
+from webapp.notifications.sms_segments import GSM7, UCS2, sms_size
+from webapp.orders.models import Customer, Order
+from webapp.views import render_page, require
 
 bp = Blueprint("activity", __name__)
+
+# What each timeline entry (NotificationEvent.kind) means to a person reading it.
+EVENT_LABELS = {
+    "planned": "Planned", "queued": "Queued", "attempt": "Attempt", "retry": "Retry scheduled",
+    "sent": "Sent", "delivered": "Delivered", "failed": "Failed", "suppressed": "Suppressed",
+    "skipped": "Skipped",
+}
+ENCODING_LABELS = {GSM7: "GSM-7", UCS2: "UCS-2 (Unicode)"}
+
+
+def channel_label(code: str) -> str:
+    channel = get_channel(code)
+    return channel.label if channel else code
+
+
+def message_type_label(code: str) -> str:
+    kind, _, status = code.partition(".")
+    if not status:
+        return code
+    return f"{kind.capitalize()} · {catalog.status_label(kind, status)}"
+
+
+def message_type_choices() -> list[tuple[str, str]]:
+    codes = [f"{catalog.ORDER}.{s.code}" for s in catalog.ORDER_STATUSES]
+    codes += [f"{catalog.INVOICE}.{s.code}" for s in catalog.INVOICE_STATUSES]
+    return [(code, message_type_label(code)) for code in codes]
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"channel_label": channel_label, "message_type_label": message_type_label}
+
+
+@bp.get("/activity")
+@require(VIEW_ACTIVITY)
+def index():
+    context = {"form": request.args, "statuses": STATUSES, "channels": channels(),
+               "sources": catalog.ORDER_SOURCES, "message_types": message_type_choices(), "catalog": catalog}
+    try:
+        filters = parse_filters(request.args)
+    except FilterError as error:
+        return _render(400, error=str(error), rows=[], next_before=None, filters=None, **context)
+    rows, next_before = query_notifications(db.session, current_user.store_id, filters)
+    orders, customers = orders_and_customers(db.session, current_user.store_id, rows)
+    return _render(200, error=None, rows=rows, next_before=next_before, filters=filters, orders=orders,
+                   customers=customers, **context)
+
+
+def _render(status: int, **context):
+    # htmx restoring a page missing from its history cache sends HX-Request too, but needs the whole page.
+    if request.headers.get("HX-History-Restore-Request") == "true":
+        body = render_template("activity/index.html", **context)
+    else:
+        body, _ = render_page("activity/index.html", "activity/_results.html", **context)
+    # The same URL answers a page or a fragment; caches must keep them apart.
+    return body, status, {"Vary": "HX-Request"}
+
+
+@bp.get("/activity/<int:notification_id>")
+@require(VIEW_ACTIVITY)
+def detail(notification_id: int):
+    store_id = current_user.store_id
+    notification = db.session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                                Notification.store_id == store_id))
+    if notification is None:
+        abort(404)
+    order = customer = None
+    if notification.order_id:
+        order = db.session.scalar(select(Order).where(Order.id == notification.order_id, Order.store_id == store_id))
+    if notification.customer_id:
+        customer = db.session.scalar(select(Customer).where(Customer.id == notification.customer_id,
+                                                            Customer.store_id == store_id))
+    sms = sms_size(notification.body or "") if notification.channel == "sms" else None
+    return render_template("activity/detail.html", notification=notification, order=order, customer=customer,
+                           sms=sms, encoding_labels=ENCODING_LABELS, event_labels=EVENT_LABELS, catalog=catalog)

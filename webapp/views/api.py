@@ -92,3 +92,36 @@ def _remember(store_id: int, key: str, body: bytes, status: int, response: dict)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # a concurrent retry stored it first; both answered the same
+
+
+def _notification_json(row, order_number: str | None) -> dict:
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": row.id, "order_id": row.order_id, "order_number": order_number, "customer_id": row.customer_id,
+        "source": row.source, "message_type": row.message_type, "channel": row.channel, "priority": row.priority,
+        "locale": row.locale, "recipient": row.recipient, "subject": row.subject, "status": row.status,
+        "reason": row.reason, "error": row.error, "attempts": row.attempts, "provider": row.provider,
+        "provider_message_id": row.provider_message_id, "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at), "finished_at": iso(row.finished_at),
+    }
+
+
+@bp.get("/notifications")
+@api_key_required
+def list_notifications():
+    """Notifications newest first, with the Activity page's filters; `next_before` pages on."""
+    from webapp.notifications.activity_query import FilterError, parse_filters, query_notifications
+    from webapp.orders.models import Order
+
+    try:
+        filters = parse_filters(request.args)
+    except FilterError as exc:
+        return error(400, str(exc))
+    rows, next_before = query_notifications(db.session, g.api_store.id, filters)
+    order_ids = {row.order_id for row in rows if row.order_id}
+    numbers = dict(db.session.execute(select(Order.id, Order.number).where(
+        Order.store_id == g.api_store.id, Order.id.in_(order_ids))).all()) if order_ids else {}
+    return jsonify({"notifications": [_notification_json(row, numbers.get(row.order_id)) for row in rows],
+                    "next_before": next_before})

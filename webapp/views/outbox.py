@@ -1,4 +1,67 @@
-"""Placeholder; filled in by the pipeline work."""
-from flask import Blueprint
+"""Outbox: what the sandbox provider recorded instead of sending, shown like a mail catcher."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.accounts.permissions import VIEW_ACTIVITY
+from webapp.extensions import db
+from webapp.notifications.models import SandboxMessage
+from webapp.notifications.sms_segments import sms_size
+from webapp.views import is_htmx, require
+from webapp.views.activity import ENCODING_LABELS, channel_label
 
 bp = Blueprint("outbox", __name__)
+PAGE_SIZE = 50
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"channel_label": channel_label, "encoding_labels": ENCODING_LABELS}
+
+
+def _before() -> int | None:
+    raw = request.args.get("before", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        abort(400, description=f"“before” must be a message number, not “{raw[:40]}”.")
+    return int(raw)
+
+
+def _page(before: int | None) -> tuple[list[SandboxMessage], int | None]:
+    # Keyset pagination on id, served by the (store_id, id) index.
+    query = (select(SandboxMessage).where(SandboxMessage.store_id == current_user.store_id)
+             .order_by(SandboxMessage.id.desc()).limit(PAGE_SIZE + 1))
+    if before:
+        query = query.where(SandboxMessage.id < before)
+    messages = list(db.session.scalars(query))
+    next_before = messages[PAGE_SIZE - 1].id if len(messages) > PAGE_SIZE else None
+    return messages[:PAGE_SIZE], next_before
+
+
+@bp.get("/outbox")
+@require(VIEW_ACTIVITY)
+def index():
+    before = _before()
+    messages, next_before = _page(before)
+    return render_template("outbox/index.html", messages=messages, next_before=next_before, before=before,
+                           selected=None)
+
+
+@bp.get("/outbox/<int:message_id>")
+@require(VIEW_ACTIVITY)
+def detail(message_id: int):
+    before = _before()
+    message = db.session.scalar(select(SandboxMessage).where(SandboxMessage.id == message_id,
+                                                             SandboxMessage.store_id == current_user.store_id))
+    if message is None:
+        abort(404)
+    sms = sms_size(message.body) if message.channel == "sms" else None
+    headers = {"Vary": "HX-Request"}
+    if is_htmx() and request.headers.get("HX-History-Restore-Request") != "true":
+        return render_template("outbox/_message.html", selected=message, sms=sms), 200, headers
+    messages, next_before = _page(before)
+    return render_template("outbox/detail.html", messages=messages, next_before=next_before, before=before,
+                           selected=message, sms=sms), 200, headers
