@@ -17,6 +17,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, config))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One INFO line per provider call drowns the worker log; errors still show.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     from webapp import models  # noqa: F401  (register every table with the metadata)
 
@@ -116,3 +118,6 @@ def _register_template_globals(app: Flask) -> None:
     app.jinja_env.globals["perm"] = permissions
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["audit_value"] = describe_value
+    from webapp.notifications.labels import channel_label, message_type_label
+
+    app.jinja_env.globals.update(channel_label=channel_label, message_type_label=message_type_label)

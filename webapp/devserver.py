@@ -15,6 +15,9 @@ from webapp.redis_conn import start_embedded_redis, stop_embedded_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
+# Shared with bench/pipeline.py so the benchmark measures what `make run` serves. Processes beat
+# threads for CPU-bound requests under the GIL; a couple of threads each cover I/O waits.
+GUNICORN_OPTIONS = ["--workers", os.environ.get("WEB_WORKERS", "3"), "--threads", "2", "--no-control-socket"]
 
 
 def main() -> int:
@@ -25,8 +28,8 @@ def main() -> int:
     port = env.get("PORT", "5000")
     bin_dir = Path(sys.executable).parent
     processes = [
-        subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                          "--threads", "4", "--access-logfile", "-", "webapp:create_app()"], env=env, cwd=ROOT),
+        subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTIONS,
+                          "--access-logfile", "-", "webapp:create_app()"], env=env, cwd=ROOT),
         subprocess.Popen([str(bin_dir / "rq"), "worker", "--url", env["REDIS_URL"], "--with-scheduler",
                           "-w", "jobs.worker.AppWorker", "critical", "transactional", "marketing"],
                          env=env, cwd=ROOT),

@@ -158,3 +158,17 @@ def test_revoked_api_key_is_refused(client, store):
     revoke_api_key(store.id, new.row.id)
     response = client.post("/api/v1/events", json=api_event(), headers={"Authorization": f"Bearer {new.plaintext}"})
     assert response.status_code == 401
+
+
+def test_inactive_rules_send_nothing_for_bigcommerce_and_the_api(client, store, bigcommerce_api):
+    set_secret(store.id, "bigcommerce", BIGCOMMERCE_SECRET, api_token="bc-api-token",
+               settings={"store_hash": "abc123", "api_base_url": bigcommerce_api.url})
+    set_rule(store, "bigcommerce", "cancelled", active=False)
+    set_rule(store, "cto", "cancelled", active=False)
+    assert post_bigcommerce(client, store, BC_CANCELLED).status_code == 200
+    key = create_api_key(store.id, "ERP").plaintext
+    response = client.post("/api/v1/events", json=api_event(), headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 201 and response.get_json()["notification_ids"] == []
+    run_worker()
+    assert notifications(store.id) == [] and sandbox_messages(store.id) == []
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 2  # both orders are still recorded

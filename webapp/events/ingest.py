@@ -22,9 +22,9 @@ from webapp.notifications.models import Notification
 from webapp.notifications.outbox import add_planned
 from webapp.notifications.plan_requests import plan_request
 from webapp.notifications.planner import plan_for_event
-from webapp.notifications.queueing import enqueue_notifications
-from webapp.notifications.rule_store import load_rules
-from webapp.orders.models import Customer, Order
+from webapp.notifications.queueing import assign_jobs, enqueue_assigned
+from webapp.notifications.rule_store import rules_for_event
+from webapp.orders.models import Customer, Order, OrderStatusChange
 from webapp.orders.records import apply_status, times_entered, upsert_customer, upsert_order
 
 log = logging.getLogger(__name__)
@@ -47,36 +47,41 @@ def ingest_event(store: Store, event: NormalizedEvent, dedupe_key: str, payload:
     (BigCommerce, whose order details are fetched after the webhook was answered)."""
     for attempt in range(MAX_TRIES):
         try:
-            result, notifications = _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id)
+            # Duplicates are rare: the first attempt relies on the unique index alone, and only a
+            # retry after losing to it pays for looking the earlier delivery up.
+            result, notifications = _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id,
+                                                 look_for_duplicate=attempt > 0)
         except IntegrityError:
-            # Lost a race (same event twice at once, or two events to the same status): retry, and
-            # the retry sees what the winner wrote.
             db.session.rollback()
             if attempt == MAX_TRIES - 1:
                 raise
             continue
-        enqueue_notifications(notifications)
+        enqueue_assigned(notifications)
         return result
     raise AssertionError("unreachable")
 
 
-def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id) -> tuple[IngestResult, list[Notification]]:
-    existing = db.session.scalar(select(ev.InboundEvent).where(
-        ev.InboundEvent.store_id == store.id, ev.InboundEvent.source == event.source,
-        ev.InboundEvent.dedupe_key == dedupe_key).with_for_update())
-    if existing is not None and not (existing.id == waiting_inbound_id and existing.outcome == ev.WAITING):
-        return IngestResult(existing.outcome, existing.id, existing.order_id, duplicate=True,
-                            detail="duplicate delivery; already handled"), []
+def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id,
+                 look_for_duplicate: bool) -> tuple[IngestResult, list[Notification]]:
+    inbound = None
+    if waiting_inbound_id is not None or look_for_duplicate:
+        inbound = db.session.scalar(select(ev.InboundEvent).where(
+            ev.InboundEvent.store_id == store.id, ev.InboundEvent.source == event.source,
+            ev.InboundEvent.dedupe_key == dedupe_key).with_for_update())
+        if inbound is not None and not (inbound.id == waiting_inbound_id and inbound.outcome == ev.WAITING):
+            return IngestResult(inbound.outcome, inbound.id, inbound.order_id, duplicate=True,
+                                detail="duplicate delivery; already handled"), []
 
-    inbound = existing or ev.InboundEvent(store_id=store.id, source=event.source, topic=event.topic[:64],
-                                          dedupe_key=dedupe_key, payload=payload)
-    db.session.add(inbound)
     customer = upsert_customer(store, event)
-    order, _ = upsert_order(store, event, customer)
-    db.session.flush()
-    occurrence = times_entered(order.id, event.status)
-    change = apply_status(order, event, inbound.id)
+    order, created = upsert_order(store, event, customer)
+    db.session.flush()  # ids for the order and customer
+    occurrence = 0 if created else times_entered(order.id, event.status)
+    if inbound is None:
+        inbound = ev.InboundEvent(store_id=store.id, source=event.source, topic=event.topic[:64],
+                                  dedupe_key=dedupe_key, payload=payload)
+        db.session.add(inbound)
     inbound.order_id = order.id
+    change = apply_status(order, event, inbound)
     notifications: list[Notification] = []
     if change is None:
         inbound.outcome, inbound.detail = ev.IGNORED, f"order is already {event.status}"
@@ -86,8 +91,8 @@ def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id) -> tuple
     else:
         inbound.outcome = ev.PROCESSED
         if event.kind in (ORDER, INVOICE):
-            db.session.flush()
-            notifications = _plan(store, event, order, customer, change.id, occurrence)
+            notifications = _plan(store, event, order, customer, change, occurrence)
+            assign_jobs(notifications)
             inbound.detail = f"{len(notifications)} notification(s) planned"
     db.session.commit()
     result = IngestResult(inbound.outcome, inbound.id, order.id, [n.id for n in notifications],
@@ -95,10 +100,11 @@ def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id) -> tuple
     return result, notifications
 
 
-def _plan(store, event: NormalizedEvent, order: Order, customer: Customer | None, change_id: int,
+def _plan(store, event: NormalizedEvent, order: Order, customer: Customer | None, change: OrderStatusChange,
           occurrence: int) -> list[Notification]:
     request = plan_request(store, order, customer, event.kind, event.status)
-    planned = plan_for_event(load_rules(store.id), event.source, request)
+    rules = rules_for_event(store.id, event.kind, event.source, event.status)
+    planned = plan_for_event(rules, event.source, request)
     if not planned:
         return []
     rule = f"{catalog.source_label(event.source) if event.kind == ORDER else 'Invoice'} · " \
@@ -106,4 +112,4 @@ def _plan(store, event: NormalizedEvent, order: Order, customer: Customer | None
     return add_planned(store_id=store.id, source=event.source, planned=planned,
                        key_base=f"{store.id}:{order.id}:{event.kind}:{event.status}:{occurrence}",
                        reason=f"rule “{rule}” ({event.topic})", order_id=order.id,
-                       customer_id=customer.id if customer else None, status_change_id=change_id)
+                       customer_id=customer.id if customer else None, status_change=change)

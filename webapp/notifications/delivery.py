@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -47,22 +48,70 @@ def retry_policy() -> RetryPolicy:
     return RetryPolicy(base_seconds=current_app.config.get("RETRY_BASE_SECONDS", 2.0))
 
 
-def claim(notification_id: int) -> m.Notification | None:
-    claimed = db.session.execute(
+# A batch stops taking new messages after this long and hands the rest back to the queue, so a
+# claimed row is never still waiting in a live job when the sweep considers it abandoned.
+BATCH_BUDGET_SECONDS = 20.0
+
+
+def claim(ids: list[int]) -> list[m.Notification]:
+    """Atomically take the rows that are still open (pending/retrying); a duplicated or late job
+    gets nothing. One UPDATE ... RETURNING for the whole batch."""
+    rows = db.session.scalars(
         update(m.Notification)
-        .where(m.Notification.id == notification_id, m.Notification.status.in_((m.PENDING, m.RETRYING)))
+        .where(m.Notification.id.in_(ids), m.Notification.status.in_((m.PENDING, m.RETRYING)))
         .values(status=m.SENDING, claimed_at=utcnow(), attempts=m.Notification.attempts + 1)
-    ).rowcount
+        .returning(m.Notification)
+        .execution_options(synchronize_session=False)
+    ).all()
     db.session.commit()
-    return db.session.get(m.Notification, notification_id) if claimed else None
+    return sorted(rows, key=lambda row: row.id)
+
+
+def deliver_batch(ids: list[int]) -> dict[str, int]:
+    """Deliver a job's notifications; returns how many ended in each status."""
+    outcomes: dict[str, int] = {}
+    rows = claim(ids)
+    deadline = time.monotonic() + BATCH_BUDGET_SECONDS
+    chains: dict[tuple[int, str], list] = {}
+    for index, row in enumerate(rows):
+        if time.monotonic() > deadline:
+            _hand_back(rows[index:])
+            outcomes["handed-back"] = len(rows) - index
+            break
+        key = (row.store_id, row.channel)
+        if key not in chains:
+            chains[key] = provider_chain(*key)
+        try:
+            status = _deliver_claimed(row, chains[key])
+        except Exception:
+            # One broken row must not strand the rest of the batch; the sweep retries it later.
+            db.session.rollback()
+            log.exception("delivering notification %s failed unexpectedly", row.id)
+            status = "error"
+        outcomes[status] = outcomes.get(status, 0) + 1
+    skipped = len(ids) - len(rows)
+    if skipped:
+        outcomes["not-open"] = skipped
+    return outcomes
 
 
 def deliver(notification_id: int) -> str:
-    """Deliver one notification; returns its status afterwards (or 'skipped-not-open')."""
-    row = claim(notification_id)
-    if row is None:
-        return "skipped-not-open"
-    chain = provider_chain(row.store_id, row.channel)
+    """Deliver one notification; returns its status afterwards (or 'not-open')."""
+    rows = claim([notification_id])
+    if not rows:
+        return "not-open"
+    return _deliver_claimed(rows[0], provider_chain(rows[0].store_id, rows[0].channel))
+
+
+def _hand_back(rows: list[m.Notification]) -> None:
+    ids = [row.id for row in rows]
+    db.session.execute(update(m.Notification).where(m.Notification.id.in_(ids), m.Notification.status == m.SENDING)
+                       .values(status=m.PENDING).execution_options(synchronize_session=False))
+    db.session.commit()
+    enqueue_ids(rows[0].priority, ids, detail="handed back: the batch ran out of time")
+
+
+def _deliver_claimed(row: m.Notification, chain: list) -> str:
     while row.provider_index < len(chain):
         code, provider = chain[row.provider_index]
         outcome = _attempt(row, code, provider)
@@ -95,8 +144,8 @@ def _attempt(row: m.Notification, code: str, provider) -> str:
         return "next-provider"
     row.provider, row.provider_message_id = code, result.provider_message_id
     row.sent_at = utcnow()
-    _event(row, "attempt", f"accepted, id {result.provider_message_id}", code)
-    return _finish(row, m.SENT, None, kind="sent", provider=code)
+    return _finish(row, m.SENT, None, kind="sent", provider=code,
+                   detail=f"accepted by {code}, id {result.provider_message_id}")
 
 
 def _transient(row: m.Notification, code: str, error: TransientProviderError) -> str:
@@ -114,12 +163,15 @@ def _transient(row: m.Notification, code: str, error: TransientProviderError) ->
     return m.RETRYING
 
 
-def _finish(row: m.Notification, status: str, error: str | None, *, kind: str, provider: str | None = None) -> str:
+def _finish(row: m.Notification, status: str, error: str | None, *, kind: str, provider: str | None = None,
+            detail: str = "") -> str:
     row.status, row.error, row.finished_at = status, error, utcnow()
-    _event(row, kind, error or "", provider)
+    _event(row, kind, detail or error or "", provider)
     db.session.commit()
     return status
 
 
 def _event(row: m.Notification, kind: str, detail: str, provider: str | None = None) -> None:
-    row.events.append(m.NotificationEvent(kind=kind, detail=detail[:2000], provider=provider, at=utcnow()))
+    # Added by id, not through row.events, which would load the whole timeline first.
+    db.session.add(m.NotificationEvent(notification_id=row.id, kind=kind, detail=detail[:2000], provider=provider,
+                                       at=utcnow()))

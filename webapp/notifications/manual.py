@@ -11,11 +11,11 @@ from webapp.channels.registry import rule_channels
 from webapp.consent.policy import CRITICAL
 from webapp.extensions import db
 from webapp.notifications import catalog
-from webapp.notifications.models import Notification, NotificationEvent
+from webapp.notifications.models import PENDING, Notification, NotificationEvent
 from webapp.notifications.outbox import add_planned, idempotency_key
 from webapp.notifications.plan_requests import plan_request
 from webapp.notifications.planner import ADDRESS_FIELD, plan_messages
-from webapp.notifications.queueing import enqueue_notifications
+from webapp.notifications.queueing import assign_jobs, enqueue_assigned
 from webapp.orders.models import Customer, Order
 
 MAX_TEXT = 500
@@ -52,8 +52,9 @@ def send_manual(store: Store, order: Order, user: User, status: str, channels: l
     rows = add_planned(store_id=store.id, source="manual", planned=plan_messages(sorted(channels), request),
                        key_base=f"manual:{entry.id}", reason=f"sent by {user.email}: {reason}",
                        order_id=order.id, customer_id=order.customer_id)
+    assign_jobs(rows)
     db.session.commit()
-    enqueue_notifications(rows)
+    enqueue_assigned(rows)
     return rows
 
 
@@ -70,14 +71,15 @@ def resend(store: Store, original: Notification, user: User, reason: str) -> Not
     copy = Notification(
         store_id=store.id, order_id=original.order_id, customer_id=original.customer_id, source="manual",
         message_type=original.message_type, channel=original.channel, priority=CRITICAL, locale=original.locale,
-        recipient=address, subject=original.subject, body=original.body,
+        recipient=address, subject=original.subject, body=original.body, status=PENDING,
         reason=f"resend of #{original.id} by {user.email}: {reason}",
         idempotency_key=idempotency_key("resend", entry.id, original.id),
     )
     copy.events.append(NotificationEvent(kind="planned", detail=copy.reason))
     db.session.add(copy)
+    assign_jobs([copy])
     db.session.commit()
-    enqueue_notifications([copy])
+    enqueue_assigned([copy])
     return copy
 
 

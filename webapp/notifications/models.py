@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.dbtypes import UTCDateTime
 from webapp.extensions import db
 from webapp.notifications.rules import RuleKey, RuleState
+from webapp.orders.models import OrderStatusChange
 from webapp.timeutil import utcnow
 
 
@@ -96,6 +97,7 @@ class Notification(db.Model):
 
     events: Mapped[list[NotificationEvent]] = relationship(order_by="NotificationEvent.id",
                                                            back_populates="notification")
+    status_change: Mapped[OrderStatusChange | None] = relationship()
 
 
 class NotificationEvent(db.Model):

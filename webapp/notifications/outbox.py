@@ -16,13 +16,13 @@ def idempotency_key(*parts: object) -> str:
 
 def add_planned(*, store_id: int, source: str, planned: list[PlannedMessage], key_base: str, reason: str,
                 order_id: int | None = None, customer_id: int | None = None,
-                status_change_id: int | None = None) -> list[Notification]:
+                status_change=None) -> list[Notification]:
     """Add one Notification per planned message to the session (the caller commits)."""
     now = utcnow()
     rows = []
     for message in planned:
         row = Notification(
-            store_id=store_id, order_id=order_id, customer_id=customer_id, status_change_id=status_change_id,
+            store_id=store_id, order_id=order_id, customer_id=customer_id, status_change=status_change,
             source=source, message_type=message.message_type, channel=message.channel,
             priority=message.priority, locale=message.locale, recipient=message.recipient,
             subject=message.subject, body=message.body, status=message.status, error=message.error,

@@ -24,30 +24,69 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "jobs.deliver.deliver_notifications"
 BATCH_SIZE = 100  # messages per job: fewer jobs, yet each job still finishes in seconds
 JOB_TIMEOUT = 120
+JOB_OPTIONS = {"job_timeout": JOB_TIMEOUT, "result_ttl": 0, "failure_ttl": 7 * 86400}
 
 
 def queue(priority: str) -> Queue:
     return Queue(priority if priority in PRIORITIES else "transactional", connection=get_redis())
 
 
-def enqueue_notifications(rows: Iterable[Notification]) -> int:
-    """Enqueue the pending ones, one job per priority class and batch. Returns how many were queued."""
-    by_priority: dict[str, list[int]] = defaultdict(list)
+def assign_jobs(rows: Iterable[Notification]) -> None:
+    """Give pending rows their job id and a "queued" timeline entry, in the caller's transaction,
+    so one commit covers the outbox and its queueing. enqueue_assigned() puts them on Redis after
+    that commit; if it cannot, it says so on the rows and the sweep queues them later."""
+    now = utcnow()
+    by_priority: dict[str, list[Notification]] = defaultdict(list)
     for row in rows:
         if row.status == PENDING:
-            by_priority[row.priority].append(row.id)
+            by_priority[row.priority].append(row)
+    for priority, pending in by_priority.items():
+        for start in range(0, len(pending), BATCH_SIZE):
+            job_id = f"deliver-{uuid.uuid4().hex}"
+            for row in pending[start:start + BATCH_SIZE]:
+                row.job_id, row.queued_at = job_id, now
+                row.events.append(NotificationEvent(kind="queued", detail=f"on the {priority} queue", at=now))
+
+
+def enqueue_assigned(rows: Iterable[Notification]) -> int:
+    """Enqueue committed rows under the job ids assign_jobs() gave them."""
+    jobs: dict[str, tuple[str, list[int]]] = {}
+    for row in rows:
+        if row.status == PENDING and row.job_id:
+            jobs.setdefault(row.job_id, (row.priority, []))[1].append(row.id)
     queued = 0
-    for priority, ids in by_priority.items():
-        for start in range(0, len(ids), BATCH_SIZE):
-            queued += enqueue_ids(priority, ids[start:start + BATCH_SIZE])
+    for job_id, (priority, ids) in jobs.items():
+        try:
+            queue(priority).enqueue(DELIVER_JOB, ids, job_id=job_id, **JOB_OPTIONS)
+            queued += len(ids)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            log.warning("Redis unavailable, %d notification(s) left for the sweep: %s", len(ids), error)
+            _mark_unqueued(ids)
     return queued
 
 
+def enqueue_notifications(rows: list[Notification]) -> int:
+    """For rows already committed: assign, commit, enqueue."""
+    assign_jobs(rows)
+    db.session.commit()
+    return enqueue_assigned(rows)
+
+
+def _mark_unqueued(ids: list[int]) -> None:
+    now = utcnow()
+    db.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.status == PENDING)
+                       .values(job_id=None, queued_at=None))
+    db.session.add_all(NotificationEvent(notification_id=i, kind="not queued",
+                                         detail="Redis was unavailable; the sweep will queue it", at=now)
+                       for i in ids)
+    db.session.commit()
+
+
 def enqueue_ids(priority: str, ids: list[int], delay_seconds: float = 0, detail: str = "") -> int:
-    job_id = f"deliver-{ids[0]}-{uuid.uuid4().hex[:8]}"
+    job_id = f"deliver-{uuid.uuid4().hex}"
     try:
         q = queue(priority)
-        kwargs = {"job_id": job_id, "job_timeout": JOB_TIMEOUT, "result_ttl": 0, "failure_ttl": 7 * 86400}
+        kwargs = {"job_id": job_id, **JOB_OPTIONS}
         if delay_seconds > 0:
             from datetime import timedelta
 

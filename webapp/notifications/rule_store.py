@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from webapp.accounts.models import Store
 from webapp.audit.models import record
 from webapp.extensions import db
+from webapp.notifications.catalog import INVOICE, INVOICE_SOURCE
 from webapp.notifications.models import NotificationRule
 from webapp.notifications.rules import RuleChange, RuleKey, RuleState, complete, diff_rules
 
@@ -25,6 +26,17 @@ class RulesChangedElsewhere(Exception):
 def load_rules(store_id: int) -> dict[RuleKey, RuleState]:
     rows = db.session.scalars(select(NotificationRule).where(NotificationRule.store_id == store_id))
     return complete({row.key: row.state for row in rows})
+
+
+def rules_for_event(store_id: int, kind: str, source: str, status: str) -> dict[RuleKey, RuleState]:
+    """Just the rule an event can match (the hot path of every webhook), in load_rules' shape."""
+    key = RuleKey(kind, INVOICE_SOURCE.code if kind == INVOICE else source, status)
+    row = db.session.execute(
+        select(NotificationRule.active, NotificationRule.channels)
+        .where(NotificationRule.store_id == store_id, NotificationRule.kind == key.kind,
+               NotificationRule.source == key.source, NotificationRule.status == key.status)
+    ).first()
+    return {key: RuleState(row.active, frozenset(row.channels or ()))} if row else {}
 
 
 def rules_revision(store_id: int) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.dbtypes import UTCDateTime
+from webapp.events.models import InboundEvent
 from webapp.extensions import db
 from webapp.timeutil import utcnow
 
@@ -78,3 +79,4 @@ class OrderStatusChange(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     order: Mapped[Order] = relationship()
+    inbound_event: Mapped[InboundEvent | None] = relationship()

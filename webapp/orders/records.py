@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
@@ -10,6 +11,8 @@ from webapp.events.normalized import INVOICE, ORDER, NormalizedEvent
 from webapp.extensions import db
 from webapp.orders.models import Customer, Order, OrderStatusChange
 from webapp.orders.phones import to_e164
+
+CENT = Decimal("0.01")
 
 
 def upsert_customer(store: Store, event: NormalizedEvent) -> Customer | None:
@@ -49,15 +52,20 @@ def upsert_order(store: Store, event: NormalizedEvent, customer: Customer | None
     if event.lines:
         order.lines = [{"name": line.name, "quantity": line.quantity, "price": str(line.price), "sku": line.sku}
                        for line in event.lines]
-        order.total, order.currency = event.total, event.currency
+        order.total, order.currency = _money(event.total), event.currency
     elif created or event.total:
-        order.total, order.currency = event.total, event.currency
+        order.total, order.currency = _money(event.total), event.currency
     if event.tracking:
         order.tracking = asdict(event.tracking)
     return order, created
 
 
-def apply_status(order: Order, event: NormalizedEvent, inbound_event_id: int | None,
+def _money(amount: Decimal) -> Decimal:
+    """Cents, as the column stores them (sources send 129.5000 or 129.5)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def apply_status(order: Order, event: NormalizedEvent, inbound_event=None,
                  user_id: int | None = None) -> OrderStatusChange | None:
     """Record the event in the order's history; move the order only forward in time.
 
@@ -70,7 +78,7 @@ def apply_status(order: Order, event: NormalizedEvent, inbound_event_id: int | N
     stale = bool(moves_status and order.status_at and event.occurred_at < order.status_at)
     change = OrderStatusChange(store_id=order.store_id, order=order, event_kind=event.kind,
                                from_status=order.status or None, to_status=event.status, applied=not stale,
-                               occurred_at=event.occurred_at, inbound_event_id=inbound_event_id,
+                               occurred_at=event.occurred_at, inbound_event=inbound_event,
                                user_id=user_id, note=event.note)
     db.session.add(change)
     if moves_status and not stale:

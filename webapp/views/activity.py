@@ -6,10 +6,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.accounts.permissions import VIEW_ACTIVITY
-from webapp.channels.registry import channels, get_channel
+from webapp.channels.registry import channels
 from webapp.extensions import db
 from webapp.notifications import catalog
 from webapp.notifications.activity_query import FilterError, orders_and_customers, parse_filters, query_notifications
+from webapp.notifications.labels import message_type_label
 from webapp.notifications.models import STATUSES, Notification
 from webapp.notifications.sms_segments import GSM7, UCS2, sms_size
 from webapp.orders.models import Customer, Order
@@ -26,27 +27,10 @@ EVENT_LABELS = {
 ENCODING_LABELS = {GSM7: "GSM-7", UCS2: "UCS-2 (Unicode)"}
 
 
-def channel_label(code: str) -> str:
-    channel = get_channel(code)
-    return channel.label if channel else code
-
-
-def message_type_label(code: str) -> str:
-    kind, _, status = code.partition(".")
-    if not status:
-        return code
-    return f"{kind.capitalize()} · {catalog.status_label(kind, status)}"
-
-
 def message_type_choices() -> list[tuple[str, str]]:
     codes = [f"{catalog.ORDER}.{s.code}" for s in catalog.ORDER_STATUSES]
     codes += [f"{catalog.INVOICE}.{s.code}" for s in catalog.INVOICE_STATUSES]
     return [(code, message_type_label(code)) for code in codes]
-
-
-@bp.context_processor
-def _labels() -> dict:
-    return {"channel_label": channel_label, "message_type_label": message_type_label}
 
 
 @bp.get("/activity")

@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from webapp.accounts.permissions import VIEW_ACTIVITY
 from webapp.extensions import db
+from webapp.notifications.labels import channel_label
 from webapp.notifications.models import SandboxMessage
 from webapp.notifications.sms_segments import sms_size
 from webapp.views import is_htmx, require
-from webapp.views.activity import ENCODING_LABELS, channel_label
+from webapp.views.activity import ENCODING_LABELS
 
 bp = Blueprint("outbox", __name__)
 PAGE_SIZE = 50
