@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, has_app_context
+from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
 
 from jobs.appcontext import worker_app
@@ -46,6 +47,8 @@ class AppWorker(SimpleWorker):
         try:
             with self.app.app_context():
                 return sweep()
+        except StopRequested:
+            raise  # Ctrl-C / SIGTERM arrived mid-sweep: stop, the next worker sweeps again
         except Exception:
             log.exception("outbox sweep failed; will try again at the next maintenance run")
             return 0

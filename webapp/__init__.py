@@ -8,6 +8,7 @@ import logging
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import configure_mappers
 
 from webapp.config import load_config
 from webapp.extensions import csrf, db, login_manager, migrate
@@ -22,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from webapp import models  # noqa: F401  (register every table with the metadata)
 
+    # Configure the ORM now: lazily, on the first query, a worker's stop signal could interrupt it
+    # half-way and leave every later query failing.
+    configure_mappers()
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     csrf.init_app(app)

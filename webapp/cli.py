@@ -16,6 +16,7 @@ users = AppGroup("users", help="Create staff users.")
 apikeys = AppGroup("apikeys", help="Create, list and revoke store API keys.")
 integrations = AppGroup("integrations", help="Set webhook signing secrets per source.")
 notifications = AppGroup("notifications", help="Operate the notification outbox.")
+providers_group = AppGroup("providers", help="Configure a store's delivery providers per channel.")
 
 
 @stores.command("create")
@@ -144,6 +145,47 @@ def notifications_sweep():
     click.echo(f"Re-enqueued {sweep()} item(s).")
 
 
+@providers_group.command("set")
+@click.argument("slug")
+@click.argument("channel")
+@click.argument("provider")
+@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="A provider field; repeat as needed.")
+@click.option("--base-url", default=None, help="API base URL: a regional endpoint or a test server.")
+@click.option("--disabled", is_flag=True, help="Save it switched off.")
+def providers_set(slug, channel, provider, fields, base_url, disabled):
+    """Add or update PROVIDER for CHANNEL in store SLUG (appended to the failover order)."""
+    from webapp.channels.providers.settings import ProviderSettingsError, configure_provider
+
+    values = {}
+    for item in fields:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.ClickException(f"--field takes KEY=VALUE, got “{item}”.")
+        values[key.strip()] = value
+    try:
+        row = configure_provider(store_by_slug(slug).id, channel, provider, values, base_url, enabled=not disabled)
+    except (ProvisioningError, ProviderSettingsError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{provider} set for {channel} in {slug} (position {row.position + 1}).")
+
+
+@providers_group.command("list")
+@click.argument("slug")
+def providers_list(slug):
+    """List a store's providers in failover order; secrets show only their last four characters."""
+    from webapp.channels.providers.settings import describe, list_providers
+
+    try:
+        store = store_by_slug(slug)
+    except ProvisioningError as error:
+        raise click.ClickException(str(error)) from error
+    for row in list_providers(store.id):
+        info = describe(row)
+        state = "on" if info["enabled"] else "off"
+        click.echo(f"{info['channel']}\t{info['position'] + 1}\t{info['provider']}\t{state}\t"
+                   f"{info['settings']}\t{info['secrets']}\t{info['base_url'] or ''}")
+
+
 def register(app: Flask) -> None:
-    for command in (stores, users, apikeys, integrations, notifications, seed_demo_command):
+    for command in (stores, users, apikeys, integrations, notifications, providers_group, seed_demo_command):
         app.cli.add_command(command)

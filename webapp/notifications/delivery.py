@@ -61,7 +61,8 @@ def claim(ids: list[int]) -> list[m.Notification]:
         .where(m.Notification.id.in_(ids), m.Notification.status.in_((m.PENDING, m.RETRYING)))
         .values(status=m.SENDING, claimed_at=utcnow(), attempts=m.Notification.attempts + 1)
         .returning(m.Notification)
-        .execution_options(synchronize_session=False)
+        # Refresh rows this session already holds (objects outlive commits here).
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).all()
     db.session.commit()
     return sorted(rows, key=lambda row: row.id)

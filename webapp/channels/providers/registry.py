@@ -1,18 +1,51 @@
-"""Provider classes by code, and a store's failover chain for a channel."""
+"""Provider classes by code, and a store's failover chain for a channel.
+
+Providers register through the `notifyhub.providers` entry-point group, the built-in ones too
+(see pyproject.toml), so a separately installed package can add a channel's provider without a
+change here. Each class carries a ProviderSpec: its code, channels and configuration fields.
+"""
 from __future__ import annotations
 
 import json
+import logging
+from functools import lru_cache
+from importlib.metadata import entry_points
 
 from sqlalchemy import select
 
-from webapp.channels.providers.base import Provider
+from webapp.channels.providers.base import Provider, ProviderSpec
 from webapp.channels.providers.sandbox import SandboxProvider
 from webapp.channels.providers.webhook import WebhookProvider
 from webapp.crypto import vault
 from webapp.extensions import db
 from webapp.notifications.models import ProviderConfig
 
-PROVIDERS: dict[str, type] = {cls.spec.code: cls for cls in (SandboxProvider, WebhookProvider)}
+ENTRY_POINT_GROUP = "notifyhub.providers"
+# Used when the package metadata is not installed (running from a bare checkout).
+BUILT_IN = (SandboxProvider, WebhookProvider)
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def providers() -> dict[str, type]:
+    found: dict[str, type] = {cls.spec.code: cls for cls in BUILT_IN}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = entry.load()
+            spec = cls.spec
+        except Exception:  # a broken plug-in must not take the built-in providers down with it
+            log.exception("provider plug-in %s could not be loaded", entry.value)
+            continue
+        if not isinstance(spec, ProviderSpec):
+            log.error("provider plug-in %s has no ProviderSpec; ignored", entry.value)
+            continue
+        found[spec.code] = cls
+    return found
+
+
+def specs_for(channel: str) -> list[ProviderSpec]:
+    return sorted((cls.spec for cls in providers().values() if channel in cls.spec.channels),
+                  key=lambda spec: spec.label)
 
 
 def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Exception]]:
@@ -33,7 +66,7 @@ def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Ex
 
 
 def _build(config: ProviderConfig) -> Provider | Exception:
-    cls = PROVIDERS.get(config.provider)
+    cls = providers().get(config.provider)
     if cls is None:
         return LookupError(f"unknown provider {config.provider}")
     try:

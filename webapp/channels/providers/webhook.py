@@ -28,7 +28,8 @@ from webapp.channels.providers.base import (
 )
 
 SPEC = ProviderSpec("webhook", "Outgoing webhook (HMAC-signed JSON)", ("email", "sms", "whatsapp", "push", "team"),
-                    (ConfigField("url", "Endpoint URL"), ConfigField("signing_secret", "Signing secret", secret=True)))
+                    (ConfigField("url", "Endpoint URL (or give it as the base URL)", required=False),
+                     ConfigField("signing_secret", "Signing secret", secret=True)))
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 

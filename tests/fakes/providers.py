@@ -1,0 +1,73 @@
+"""Local stand-ins for Twilio's Messages API and SendGrid's v3 mail/send, checking the request
+each documents and answering with their documented success and error bodies."""
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import parse_qs
+
+from tests.fakes.http import FakeServer, Reply
+
+TWILIO_SID = "AC00000000000000000000000000000001"
+TWILIO_TOKEN = "twilio-auth-token-0123456789"
+SENDGRID_KEY = "SG.test-key.0123456789abcdef"
+
+
+class FakeTwilio:
+    """POST /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP Basic auth SID:token, form body."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        self.fail_with: Reply | None = None
+        self.server = FakeServer(self.handle)
+        self.url = self.server.url
+
+    def handle(self, request):
+        expected_auth = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+        if request.headers.get("Authorization") != expected_auth:
+            return Reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        if request.method != "POST" or request.path != f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json":
+            return Reply(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
+        assert request.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        if self.fail_with:
+            return self.fail_with
+        if not form.get("To", "").removeprefix("whatsapp:").startswith("+"):
+            return Reply(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
+                               "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})
+        assert form.get("Body") and (form.get("From") or form.get("MessagingServiceSid"))
+        sid = f"SM{len(self.messages) + 1:032d}"
+        self.messages.append({**form, "sid": sid})
+        return Reply(201, {"sid": sid, "account_sid": TWILIO_SID, "to": form["To"], "from": form.get("From"),
+                           "body": form["Body"], "status": "queued", "num_segments": "1",
+                           "messaging_service_sid": form.get("MessagingServiceSid"),
+                           "uri": f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/{sid}.json"})
+
+    def close(self):
+        self.server.close()
+
+
+class FakeSendGrid:
+    """POST /v3/mail/send with `Authorization: Bearer <key>` and a JSON body; 202 and X-Message-Id."""
+
+    def __init__(self):
+        self.mails: list[dict] = []
+        self.fail_with: Reply | None = None
+        self.server = FakeServer(self.handle)
+        self.url = self.server.url
+
+    def handle(self, request):
+        if request.headers.get("Authorization") != f"Bearer {SENDGRID_KEY}":
+            return Reply(401, {"errors": [{"message": "The provided authorization grant is invalid, expired, "
+                                                      "or revoked", "field": None, "help": None}]})
+        if request.method != "POST" or request.path != "/v3/mail/send":
+            return Reply(404, {"errors": [{"message": "not found"}]})
+        assert request.headers["Content-Type"] == "application/json"
+        if self.fail_with:
+            return self.fail_with
+        mail = json.loads(request.body)
+        self.mails.append(mail)
+        return Reply(202, b"", {"X-Message-Id": f"sg-{len(self.mails)}"})
+
+    def close(self):
+        self.server.close()

@@ -1,0 +1,70 @@
+"""SendGrid email through the official SDK: v3 POST /mail/send."""
+from __future__ import annotations
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import CustomArg, Mail
+
+from webapp.channels.providers.base import (
+    ConfigField,
+    OutboundMessage,
+    PermanentProviderError,
+    ProviderConfigError,
+    ProviderSpec,
+    RateLimitedError,
+    SendResult,
+    TransientProviderError,
+)
+
+SPEC = ProviderSpec("sendgrid", "SendGrid", ("email",), (
+    ConfigField("api_key", "API key", secret=True),
+    ConfigField("from_email", "Sender address"),
+    ConfigField("from_name", "Sender name", required=False),
+    ConfigField("event_webhook_public_key", "Event Webhook verification key", required=False),
+))
+DEFAULT_HOST = "https://api.sendgrid.com"
+
+
+class SendGridProvider:
+    spec = SPEC
+
+    def __init__(self, settings: dict | None = None, secrets: dict | None = None, base_url: str | None = None):
+        settings, secrets = settings or {}, secrets or {}
+        if not secrets.get("api_key") or not settings.get("from_email"):
+            raise ProviderConfigError("SendGrid needs an API key and a sender address")
+        self.from_email = (settings["from_email"], settings.get("from_name")) if settings.get("from_name") \
+            else settings["from_email"]
+        # EU accounts use https://api.eu.sendgrid.com; tests point it at a local server.
+        self.client = SendGridAPIClient(api_key=secrets["api_key"], host=(base_url or DEFAULT_HOST).rstrip("/"))
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        mail = Mail(from_email=self.from_email, to_emails=message.recipient, subject=message.subject or "",
+                    html_content=message.body)
+        # Comes back on every Event Webhook event, so callbacks find the notification.
+        mail.add_custom_arg(CustomArg("notification_id", str(message.notification_id)))
+        try:
+            response = self.client.send(mail)
+        except HTTPError as error:
+            raise _classify(error) from error
+        except OSError as error:
+            raise TransientProviderError(f"SendGrid unreachable: {error}") from error
+        return SendResult(_header(response, "X-Message-Id") or "")
+
+
+def _header(response, name: str) -> str | None:
+    headers = getattr(response, "headers", None) or {}
+    return headers.get(name) if hasattr(headers, "get") else None
+
+
+def _classify(error: HTTPError) -> Exception:
+    status = getattr(error, "status_code", 0)
+    body = getattr(error, "body", b"")
+    reason = f"HTTP {status}: {body.decode(errors='replace')[:300] if isinstance(body, bytes) else body}"
+    if status == 429:
+        retry_after = (getattr(error, "headers", None) or {}).get("Retry-After")
+        return RateLimitedError(reason, float(retry_after) if retry_after and retry_after.isdigit() else None)
+    if status >= 500:
+        return TransientProviderError(reason)
+    if status in (401, 403):
+        return ProviderConfigError(reason)
+    return PermanentProviderError(reason)
