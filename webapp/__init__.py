@@ -61,6 +61,7 @@ def _register_blueprints(app: Flask) -> None:
         api,
         audit,
         auth,
+        callbacks,
         dashboard,
         health,
         integrations,
@@ -73,7 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     for module in (auth, dashboard, settings, audit, orders, activity, outbox, health, integrations):
         app.register_blueprint(module.bp)
     # Machine-to-machine endpoints authenticate by signature or API key, not by session cookie.
-    for module in (webhooks, api):
+    for module in (webhooks, api, callbacks):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
 

@@ -132,3 +132,43 @@ def test_cli_sets_and_lists_providers_without_showing_secrets(app, store):
     assert SENDGRID_KEY not in listing
     bad = runner.invoke(args=["providers", "set", store.slug, "email", "sendgrid", "--field", "api_key"])
     assert bad.exit_code != 0 and "KEY=VALUE" in bad.output
+
+
+def twilio_callback(client, store, params: dict, token: str = TWILIO_TOKEN):
+    from twilio.request_validator import RequestValidator
+
+    url = f"http://localhost/callbacks/twilio/{store.slug}/status"
+    signature = RequestValidator(token).compute_signature(url, params)
+    return client.post(url, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def test_twilio_status_callback_marks_the_sms_delivered_once(client, store, twilio, sendgrid):
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", ("sms",))
+    use_real_providers(store, twilio, sendgrid)
+    post_shopify(client, store, "orders/cancelled", shopify_order(), "wh-p6")
+    run_worker()
+    sid = twilio.messages[0]["sid"]
+    params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": TWILIO_SID, "To": "+15556251199"}
+    assert twilio_callback(client, store, params).get_json() == {"status": "updated"}
+    assert twilio_callback(client, store, params).get_json() == {"status": "ignored"}  # a replay changes nothing
+    late_sent = {**params, "MessageStatus": "sent"}
+    assert twilio_callback(client, store, late_sent).get_json() == {"status": "ignored"}
+    [row] = notifications(store.id)
+    assert row.status == "delivered" and [e.kind for e in row.events].count("delivered") == 1
+
+
+def test_unsigned_or_unknown_twilio_callbacks_change_nothing(client, store, twilio, sendgrid):
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", ("sms",))
+    use_real_providers(store, twilio, sendgrid)
+    post_shopify(client, store, "orders/cancelled", shopify_order(), "wh-p7")
+    run_worker()
+    sid = twilio.messages[0]["sid"]
+    forged = twilio_callback(client, store, {"MessageSid": sid, "MessageStatus": "failed"}, token="not-the-token")
+    assert forged.status_code == 401
+    unknown = twilio_callback(client, store, {"MessageSid": "SMunknown", "MessageStatus": "delivered"})
+    assert unknown.status_code == 200 and unknown.get_json() == {"status": "ignored"}
+    assert client.post("/callbacks/twilio/no-such-store/status").status_code == 404
+    [row] = notifications(store.id)
+    assert row.status == "sent"
