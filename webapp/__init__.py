@@ -20,6 +20,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One INFO line per provider call drowns the worker log; errors still show.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # SendGrid's HTTP client logs request headers, API key included, at DEBUG: never let it.
+    logging.getLogger("python_http_client").setLevel(logging.WARNING)
 
     from webapp import models  # noqa: F401  (register every table with the metadata)
 
