@@ -54,25 +54,29 @@ def redis_url() -> str:
     if configured:
         if not is_reachable(configured):
             raise RuntimeError(f"REDIS_URL={configured} is set but not reachable")
-        return configured
+        if configured.startswith("unix://"):
+            return configured
+        # The same server, but a test database of its own: the tests flush what they use.
+        return _claim_db(configured.split("?")[0].rsplit("/", 1)[0] if configured.count("/") > 2 else configured)
     if is_reachable(LOCAL_REDIS.format(db=0)):
-        return _claim_local_db()
+        return _claim_db("redis://127.0.0.1:6379")
     return start_embedded_redis(EMBEDDED_DIR)
 
 
-def _claim_local_db() -> str:
-    """Take a Redis database number no other test run on this machine is using."""
-    lock = redis.Redis.from_url(LOCAL_REDIS.format(db=0))
+def _claim_db(server: str) -> str:
+    """Take a Redis database number (8-15) on `server` that no other test run is using."""
+    server = server.rstrip("/")
+    lock = redis.Redis.from_url(f"{server}/0")
     for db in TEST_DBS:
         if lock.set(f"notifyhub:test-run:db{db}", os.getpid(), nx=True, ex=3 * 3600):
-            return LOCAL_REDIS.format(db=db)
+            return f"{server}/{db}"
     raise RuntimeError("every Redis test database 8-15 is taken by another test run")
 
 
 def release(url: str) -> None:
-    if url.startswith("redis://127.0.0.1:6379/"):
-        db = url.rsplit("/", 1)[1]
-        redis.Redis.from_url(LOCAL_REDIS.format(db=0)).delete(f"notifyhub:test-run:db{db}")
+    if url.startswith("redis://"):
+        server, db = url.rsplit("/", 1)
+        redis.Redis.from_url(f"{server}/0").delete(f"notifyhub:test-run:db{db}")
 
 
 def flush(url: str) -> None:

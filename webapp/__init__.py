@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, StatementError
 from sqlalchemy.orm import configure_mappers
 
 from webapp.config import load_config
@@ -110,6 +111,27 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(error):
         return page(413, "Request too large", "The request body is larger than this endpoint accepts.")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(StatementError)
+    @app.errorhandler(OverflowError)
+    def value_out_of_range(error):
+        # A value the database cannot hold (too long, too large): the input's fault, nothing written.
+        db.session.rollback()
+        app.logger.info("refused out-of-range input: %s", type(error).__name__)
+        if _machine_path():
+            return {"error": "a value is too long or out of range"}, 400
+        return page(400, "Bad request", "A value in the request is too long or out of range. Nothing was changed.")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        if _machine_path():
+            return {"error": "internal error; nothing was stored, retry later"}, 500
+        return page(500, "Something went wrong", "The error was logged. Nothing was changed; please try again.")
+
+    def _machine_path() -> bool:
+        return request.path.startswith(("/api/", "/webhooks/", "/callbacks/"))
 
 
 def _register_cli(app: Flask) -> None:

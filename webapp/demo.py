@@ -12,7 +12,9 @@ from sqlalchemy import select
 from webapp.accounts.models import Store, User
 from webapp.accounts.provisioning import create_store, create_user
 from webapp.extensions import db
-from webapp.notifications.rule_store import load_rules, save_rules
+from webapp.notifications.catalog import ORDER_STATUSES
+from webapp.notifications.models import NotificationRule
+from webapp.notifications.rule_store import save_rules
 from webapp.notifications.rules import RuleKey, RuleState
 from webapp.orders.models import Customer, Order
 from webapp.timeutil import utcnow
@@ -59,9 +61,14 @@ def seed_demo() -> Store:
             create_user(store, email, role, password)
     if not db.session.scalar(select(Customer.id).where(Customer.store_id == store.id)):
         _seed_orders(store)
-    if not any(rule.active for rule in load_rules(store.id).values()):
+    # Only a store that never had rules gets the demo ones: an owner who switched them all off
+    # keeps them off across restarts.
+    if not db.session.scalar(select(NotificationRule.id).where(NotificationRule.store_id == store.id).limit(1)):
         rules = {RuleKey("order", source, status): RuleState(True, frozenset(channels))
                  for source, status, channels in ACTIVE_RULES}
+        # Staff may send every status message by email or SMS from an order's page.
+        rules |= {RuleKey("order", "manual", status.code): RuleState(True, frozenset({"email", "sms"}))
+                  for status in ORDER_STATUSES}
         save_rules(store.id, None, rules)
     _seed_integrations(store)
     return store

@@ -93,6 +93,8 @@ def get_redis() -> redis.Redis:
             Path(current_app.instance_path) / "redis"
         )
         current_app.config["REDIS_URL"] = url
-        client = redis.Redis.from_url(url)
+        # Timeouts, so an unreachable Redis fails a request in seconds instead of hanging it; the
+        # caller then falls back (webhooks still store the event, the sweep enqueues it later).
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         current_app.extensions["redis"] = client
     return client

@@ -81,3 +81,17 @@ def test_session_cookie_is_http_only(client, store):
     response = post_login(client, user.email, PASSWORD)
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_next_parameter_rejects_tab_and_newline_tricks(client, store):
+    user = make_user(store, "owner")
+    for target in ("/%09/evil.example", "/%0a/x", "/\\evil.example", "https://evil.example/"):
+        token = csrf_token(client, "/login")
+        response = client.post(f"/login?next={target}",
+                               data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302 and response.headers["Location"] == "/", target
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    token = csrf_token(client, "/login")
+    ok = client.post("/login?next=/orders?before=5",
+                     data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert ok.headers["Location"] == "/orders?before=5"

@@ -75,4 +75,4 @@ def test_outbox_older_link_pages_without_overlap_and_bad_cursor_is_400(client, l
     second_ids = listed_ids(client.get(older).get_data(as_text=True))
     assert len(second_ids) == 3 and max(second_ids) < min(first_ids)
     bad = client.get("/outbox?before=yesterday")
-    assert bad.status_code == 400 and "must be a message number" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "“before” must be a whole number" in bad.get_data(as_text=True)

@@ -172,3 +172,45 @@ def test_inactive_rules_send_nothing_for_bigcommerce_and_the_api(client, store, 
     run_worker()
     assert notifications(store.id) == [] and sandbox_messages(store.id) == []
     assert db.session.scalar(select(func.count()).select_from(Order)) == 2  # both orders are still recorded
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"order": {"id": "X1", "total": "1e30"}}, "total"),
+    ({"occurred_at": "0001-01-01T00:00:00+05:00"}, "occurred_at"),
+])
+def test_rest_api_refuses_out_of_range_values_with_400(client, store, change, field):
+    key = create_api_key(store.id, "ERP").plaintext
+    response = client.post("/api/v1/events", json=api_event() | change, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 400 and field in response.get_json()["error"]
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_long_idempotency_keys_work(client, store):
+    key = create_api_key(store.id, "ERP").plaintext
+    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "k" * 200}
+    assert client.post("/api/v1/events", json=api_event(), headers=headers).status_code == 201
+    assert client.post("/api/v1/events", json=api_event(), headers=headers).status_code == 201
+
+
+def test_absurd_cursors_and_ids_are_400_or_404_never_500(client, store, login_as):
+    login_as("owner")
+    huge = "9" * 25
+    for path in (f"/activity?before={huge}", f"/orders?before={huge}", f"/settings/audit?before={huge}",
+                 f"/outbox?before={huge}", f"/orders/{huge}", f"/activity/{huge}"):
+        assert client.get(path).status_code in (400, 404), path
+
+
+def test_a_refund_does_not_replace_the_orders_lines_or_total(client, store):
+    from tests.pipeline import post_shopify, shopify_order
+
+    connect_sources(store)
+    post_shopify(client, store, "orders/paid", shopify_order(), "wh-r1")
+    refund = {"id": 509562969, "order_id": 450789469, "created_at": "2030-01-01T10:00:00Z",
+              "processed_at": "2030-01-01T10:00:00Z",
+              "refund_line_items": [{"quantity": 1, "line_item": {"title": "IPod Nano - 8gb", "price": "10.00",
+                                                                  "quantity": 1}}],
+              "transactions": [{"kind": "refund", "status": "success", "amount": "10.00", "currency": "USD"}]}
+    assert post_shopify(client, store, "refunds/create", refund, "wh-r2").status_code in (200, 202)
+    db.session.expire_all()
+    order = db.session.scalar(select(Order))
+    assert str(order.total) == "409.94" and len(order.lines) == 3

@@ -30,6 +30,15 @@ class Throttle:
                 waits.append(max(conn.ttl(key), 1))
         return max(waits, default=0)
 
+    def reserve(self, conn: redis.Redis, email: str, ip: str) -> int:
+        """Count this attempt as a failure up front (record_success takes it back); returns the
+        seconds to wait when the attempt is over the limit, 0 when it may go ahead."""
+        wait = self.retry_after(conn, email, ip)
+        if wait:
+            return wait
+        self.record_failure(conn, email, ip)
+        return 0
+
     def record_failure(self, conn: redis.Redis, email: str, ip: str) -> None:
         pipe = conn.pipeline()
         for key in self._keys(email, ip):
@@ -39,4 +48,8 @@ class Throttle:
         pipe.execute()
 
     def record_success(self, conn: redis.Redis, email: str, ip: str) -> None:
-        conn.delete(self._keys(email, ip)[0])
+        email_key, ip_key = self._keys(email, ip)
+        pipe = conn.pipeline()
+        pipe.delete(email_key)
+        pipe.decr(ip_key)  # take back the attempt reserve() counted
+        pipe.execute()

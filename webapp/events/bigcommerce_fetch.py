@@ -3,7 +3,7 @@ fetches the order (customer, totals) from the store's V2 API and then ingests it
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import httpx
@@ -37,10 +37,15 @@ def _client() -> httpx.Client:
 
 def enqueue_fetch(inbound_id: int) -> None:
     try:
-        queue("transactional").enqueue(FETCH_JOB, inbound_id, retry=Retry(max=3, interval=[5, 30, 120]),
-                                       job_timeout=60, result_ttl=0)
+        # One job id per event: the sweep can see it is still queued instead of piling up copies.
+        queue("transactional").enqueue(FETCH_JOB, inbound_id, job_id=fetch_job_id(inbound_id),
+                                       retry=Retry(max=3, interval=[5, 30, 120]), job_timeout=60, result_ttl=0)
     except (redis.ConnectionError, redis.TimeoutError) as error:
         log.warning("Redis unavailable; BigCommerce event %s left for the sweep: %s", inbound_id, error)
+
+
+def fetch_job_id(inbound_id: int) -> str:
+    return f"bigcommerce-fetch-{inbound_id}"
 
 
 def complete_event(inbound_id: int) -> str:
@@ -52,7 +57,9 @@ def complete_event(inbound_id: int) -> str:
         return _fail(inbound, "gave up: the order could not be fetched from BigCommerce within an hour")
     try:
         scope, order_id, status_id = parse_bigcommerce_webhook(inbound.payload or {})
-        order = fetch_order(store.id, order_id) or {"id": int(order_id), "status_id": status_id}
+        # Without API credentials the webhook is all there is: no customer, so messages are recorded skips.
+        order = fetch_order(store.id, order_id) or {"id": int(order_id), "status_id": status_id,
+                                                    "date_modified": _webhook_time(inbound)}
         event = normalize_bigcommerce_order(scope, order, status_id)
     except (PayloadError, UnknownTopic, ValueError) as error:
         return _fail(inbound, f"cannot use this event: {error}")
@@ -81,6 +88,14 @@ def fetch_order(store_id: int, order_id: str) -> dict | None:
     if response.status_code >= 400:
         raise BigCommerceUnavailable(f"GET {url}: HTTP {response.status_code}")
     return response.json()
+
+
+def _webhook_time(inbound: ev.InboundEvent) -> str:
+    from email.utils import format_datetime
+
+    created = (inbound.payload or {}).get("created_at")
+    moment = datetime.fromtimestamp(created, UTC) if isinstance(created, int) else inbound.received_at
+    return format_datetime(moment.astimezone(UTC))
 
 
 def _fail(inbound: ev.InboundEvent, detail: str) -> str:

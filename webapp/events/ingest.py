@@ -25,7 +25,7 @@ from webapp.notifications.planner import plan_for_event
 from webapp.notifications.queueing import assign_jobs, enqueue_assigned
 from webapp.notifications.rule_store import rules_for_event
 from webapp.orders.models import Customer, Order, OrderStatusChange
-from webapp.orders.records import apply_status, times_entered, upsert_customer, upsert_order
+from webapp.orders.records import apply_status, times_entered, update_details, upsert_customer, upsert_order
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 3
@@ -90,6 +90,8 @@ def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id,
         inbound.detail = f"older than the order's current status ({order.status}); recorded, not applied"
     else:
         inbound.outcome = ev.PROCESSED
+        if not created:
+            update_details(order, event)
         if event.kind in (ORDER, INVOICE):
             notifications = _plan(store, event, order, customer, change, occurrence)
             assign_jobs(notifications)

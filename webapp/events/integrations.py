@@ -1,8 +1,6 @@
 """Per-store integration settings: the signing secret of each webhook source, encrypted at rest."""
 from __future__ import annotations
 
-import hmac
-
 from sqlalchemy import select
 
 from webapp.audit.models import record
@@ -60,6 +58,3 @@ def secret_for(store_id: int, source: str) -> str | None:
 def api_token_for(row: IntegrationSecret) -> str | None:
     return vault().decrypt(row.api_token_encrypted) if row.api_token_encrypted else None
 
-
-def same_secret(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode())

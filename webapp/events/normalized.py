@@ -70,3 +70,6 @@ class NormalizedEvent:
     tracking: Tracking | None = None
     note: str | None = None
     order_external_id: str | None = None  # for invoices: the order they belong to, if any
+    # False for events about a part of the order (a fulfillment, a refund): their lines and total
+    # are the part's, and must not replace the order's.
+    whole_order: bool = True

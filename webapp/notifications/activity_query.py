@@ -119,7 +119,7 @@ def parse_filters(args: Mapping[str, str]) -> ActivityFilter:
         customer=_text(args, "customer", 254),
         date_from=date_from,
         date_to=date_to,
-        before_id=_int(args, "before", 1),
+        before_id=_int(args, "before", 1, 2**63 - 1),
         limit=DEFAULT_LIMIT if limit is None else limit,
     )
 

@@ -60,9 +60,6 @@ def status_label(kind: str, code: str) -> str:
     return labels.get(code, code)
 
 
-def is_order_source(code: str) -> bool:
-    return any(c.code == code for c in ORDER_SOURCES)
-
 
 def is_status(kind: str, code: str) -> bool:
     statuses = INVOICE_STATUSES if kind == INVOICE else ORDER_STATUSES

@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import update
@@ -96,14 +97,6 @@ def deliver_batch(ids: list[int]) -> dict[str, int]:
     return outcomes
 
 
-def deliver(notification_id: int) -> str:
-    """Deliver one notification; returns its status afterwards (or 'not-open')."""
-    rows = claim([notification_id])
-    if not rows:
-        return "not-open"
-    return _deliver_claimed(rows[0], provider_chain(rows[0].store_id, rows[0].channel))
-
-
 def _hand_back(rows: list[m.Notification]) -> None:
     ids = [row.id for row in rows]
     db.session.execute(update(m.Notification).where(m.Notification.id.in_(ids), m.Notification.status == m.SENDING)
@@ -157,7 +150,7 @@ def _transient(row: m.Notification, code: str, error: TransientProviderError) ->
         return "next-provider"
     delay = policy.delay(row.provider_attempts, getattr(error, "retry_after", None))
     row.status, row.error = m.RETRYING, f"{code}: {error}"
-    row.next_attempt_at = utcnow()
+    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
     _event(row, "retry", f"retry {row.provider_attempts + 1} in {delay:.1f}s", code)
     db.session.commit()
     enqueue_ids(row.priority, [row.id], delay_seconds=delay, detail=f"retry in {delay:.1f}s")

@@ -65,13 +65,6 @@ def enqueue_assigned(rows: Iterable[Notification]) -> int:
     return queued
 
 
-def enqueue_notifications(rows: list[Notification]) -> int:
-    """For rows already committed: assign, commit, enqueue."""
-    assign_jobs(rows)
-    db.session.commit()
-    return enqueue_assigned(rows)
-
-
 def _mark_unqueued(ids: list[int]) -> None:
     now = utcnow()
     db.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.status == PENDING)

@@ -13,7 +13,6 @@ from webapp.timeutil import utcnow
 
 # Provider-neutral outcomes a receipt can report, and the notification status each leads to.
 OUTCOMES = {"delivered": m.DELIVERED, "undelivered": m.FAILED, "failed": m.FAILED, "bounced": m.FAILED}
-FINAL = {m.DELIVERED, m.FAILED}
 
 
 def apply_receipt(store_id: int, provider: str, provider_message_id: str, outcome: str, detail: str = "") -> bool:
@@ -24,7 +23,7 @@ def apply_receipt(store_id: int, provider: str, provider_message_id: str, outcom
     row = db.session.scalar(select(m.Notification).where(
         m.Notification.store_id == store_id, m.Notification.provider == provider,
         m.Notification.provider_message_id == provider_message_id).with_for_update())
-    if row is None or row.status in FINAL or row.status not in (m.SENT, m.DELIVERED):
+    if row is None or row.status != m.SENT:  # only a sent message can still be delivered or bounce
         return False
     row.status, row.finished_at = new_status, utcnow()
     if new_status == m.FAILED:

@@ -32,15 +32,23 @@ def sweep() -> int:
 
 
 def sweep_waiting_events() -> int:
-    from webapp.events.bigcommerce_fetch import enqueue_fetch
+    from webapp.events.bigcommerce_fetch import enqueue_fetch, fetch_job_id
     from webapp.events.models import WAITING, InboundEvent
 
     cutoff = utcnow() - timedelta(seconds=current_app.config.get("SWEEP_REQUEUE_AFTER", 30) * 2)
     ids = db.session.scalars(select(InboundEvent.id).where(InboundEvent.outcome == WAITING,
                                                            InboundEvent.received_at < cutoff).limit(200)).all()
-    for inbound_id in ids:
+    if not ids:
+        return 0
+    try:
+        jobs = Job.fetch_many([fetch_job_id(i) for i in ids], connection=get_redis())
+    except (redis.ConnectionError, redis.TimeoutError):
+        return 0
+    lost = [i for i, job in zip(ids, jobs, strict=True)
+            if job is None or job.get_status(refresh=False) not in WAITING_STATUSES | {JobStatus.STARTED}]
+    for inbound_id in lost:
         enqueue_fetch(inbound_id)  # the job is idempotent: a second run finds nothing waiting
-    return len(ids)
+    return len(lost)
 
 
 def sweep_notifications() -> int:

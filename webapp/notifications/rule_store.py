@@ -46,6 +46,8 @@ def rules_revision(store_id: int) -> int:
 def save_rules(store_id: int, user_id: int | None, submitted: dict[RuleKey, RuleState],
                expected_revision: int | None = None) -> list[RuleChange]:
     try:
+        if expected_revision is not None and not diff_rules(load_rules(store_id), submitted):
+            return []  # nothing to save: leave the revision alone so other open pages stay valid
         if expected_revision is not None:
             # Compare-and-set on the store row also serialises concurrent saves.
             bumped = db.session.execute(

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import func, select
 
 from webapp.accounts.models import Store
-from webapp.events.normalized import INVOICE, ORDER, NormalizedEvent
+from webapp.events.normalized import INVOICE, ORDER, NormalizedEvent, PayloadError
 from webapp.extensions import db
 from webapp.orders.models import Customer, Order, OrderStatusChange
 from webapp.orders.phones import to_e164
@@ -45,24 +45,34 @@ def upsert_order(store: Store, event: NormalizedEvent, customer: Customer | None
         order = Order(store_id=store.id, source=event.source, kind=kind, external_id=event.external_id,
                       number=event.number or event.external_id, status="", currency=event.currency)
         db.session.add(order)
-    if customer is not None:
+    if created or customer is not None and order.customer_id is None:
         order.customer = customer
+    if created:
+        update_details(order, event)
+    return order, created
+
+
+def update_details(order: Order, event: NormalizedEvent) -> None:
+    """Number, lines, total and tracking from an event that describes the whole order. Called for
+    new orders and for events that moved the order, never for stale or partial ones."""
     if event.number:
         order.number = event.number
+    if event.tracking:
+        order.tracking = asdict(event.tracking)
+    if not event.whole_order:
+        return
     if event.lines:
         order.lines = [{"name": line.name, "quantity": line.quantity, "price": str(line.price), "sku": line.sku}
                        for line in event.lines]
-        order.total, order.currency = _money(event.total), event.currency
-    elif created or event.total:
-        order.total, order.currency = _money(event.total), event.currency
-    if event.tracking:
-        order.tracking = asdict(event.tracking)
-    return order, created
+    order.total, order.currency = _money(event.total), event.currency
 
 
 def _money(amount: Decimal) -> Decimal:
     """Cents, as the column stores them (sources send 129.5000 or 129.5)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    try:
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation as error:
+        raise PayloadError(f"amount {amount} is out of range") from error
 
 
 def apply_status(order: Order, event: NormalizedEvent, inbound_event=None,

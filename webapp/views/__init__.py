@@ -39,3 +39,16 @@ def require(permission: str) -> Callable:
 def client_ip() -> str:
     # Behind a proxy, set TRUSTED_PROXIES so remote_addr is the client (see create_app).
     return request.remote_addr or "unknown"
+
+
+MAX_ID = 2**63 - 1
+
+
+def cursor_arg(name: str = "before") -> int | None:
+    """A keyset-pagination cursor from the query string; a malformed or absurd one is a 400."""
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if not value.isdigit() or int(value) > MAX_ID:
+        abort(400, description=f"“{name}” must be a whole number: the id the “Older” link gives.")
+    return int(value)

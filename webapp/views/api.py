@@ -61,8 +61,12 @@ def post_event():
         event = normalize_api_event(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         return error(400, f"invalid event: {exc}")
-    dedupe_key = f"api:{idem_key}" if idem_key else f"api:{uuid.uuid4()}"
-    result = ingest_event(store, event, dedupe_key, payload)
+    # Hashed: keys may be as long as 200 characters, and the dedupe column is no longer than that.
+    dedupe_key = f"api:{hashlib.sha256(idem_key.encode()).hexdigest()}" if idem_key else f"api:{uuid.uuid4()}"
+    try:
+        result = ingest_event(store, event, dedupe_key, payload)
+    except PayloadError as exc:
+        return error(400, f"invalid event: {exc}")
     response = {"status": result.outcome, "event_id": result.inbound_event_id, "order_id": result.order_id,
                 "notification_ids": result.notification_ids, "detail": result.detail}
     status = 201 if not result.duplicate else 200

@@ -1,7 +1,7 @@
 """The audit log, for the owner: every change, who made it, when, old → new."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from webapp.accounts.permissions import VIEW_AUDIT
 from webapp.audit.models import AuditEntry
 from webapp.extensions import db
-from webapp.views import require
+from webapp.views import cursor_arg, require
 
 bp = Blueprint("audit", __name__, url_prefix="/settings")
 PAGE_SIZE = 50
@@ -19,7 +19,7 @@ PAGE_SIZE = 50
 @require(VIEW_AUDIT)
 def index():
     # Keyset pagination on id: stays fast however long the log grows.
-    before = request.args.get("before", type=int)
+    before = cursor_arg()
     query = (select(AuditEntry).options(joinedload(AuditEntry.user))
              .where(AuditEntry.store_id == current_user.store_id)
              .order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1))

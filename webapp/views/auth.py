@@ -1,6 +1,10 @@
 """Sign in and sign out."""
 from __future__ import annotations
 
+import re
+import secrets
+
+import redis
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -15,6 +19,8 @@ from webapp.redis_conn import get_redis
 from webapp.views import client_ip
 
 bp = Blueprint("auth", __name__)
+DUMMY_USER = User(email="", role="")
+DUMMY_USER.set_password(secrets.token_hex(16))
 
 
 class LoginForm(FlaskForm):
@@ -41,16 +47,22 @@ def login():
         return render_template("auth/login.html", form=form), status
 
     email, ip = form.email.data.strip().lower(), client_ip()
-    throttle, conn = _throttle(), get_redis()
-    wait = throttle.retry_after(conn, email, ip)
+    throttle = _throttle()
+    try:
+        conn = get_redis()
+        # Count the attempt before checking the password, so parallel guesses cannot all slip in.
+        wait = throttle.reserve(conn, email, ip)
+    except (redis.ConnectionError, redis.TimeoutError):
+        form.form_errors.append("Sign-in is unavailable for a moment. Please try again shortly.")
+        return render_template("auth/login.html", form=form), 503
     if wait:
         minutes = max(1, round(wait / 60))
         form.form_errors.append(f"Too many failed sign-ins. Try again in about {minutes} minute(s).")
         return render_template("auth/login.html", form=form), 429
 
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None or not user.check_password(form.password.data):
-        throttle.record_failure(conn, email, ip)
+    # Unknown addresses pay for a hash check too, so timing does not tell which accounts exist.
+    if not (user or DUMMY_USER).check_password(form.password.data) or user is None:
         form.form_errors.append("That email and password do not match an account.")
         return render_template("auth/login.html", form=form), 401
 
@@ -59,11 +71,13 @@ def login():
     return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.index"))
 
 
+SAFE_PATH = re.compile(r"^/(?![/\\])[\x21-\x7e]*$")  # printable ASCII, no "//" or "/\" start
+
+
 def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths, so the login page cannot be used as an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only same-site relative paths, so the login page cannot be used as an open redirect.
+    Browsers drop tabs and newlines, so "/\t/evil.example" would become "//evil.example"."""
+    return target if target and SAFE_PATH.match(target) else None
 
 
 @bp.post("/logout")

@@ -1,6 +1,8 @@
 """Orders: the list, and each order's history, notifications, and staff sends and resends."""
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,10 +12,10 @@ from webapp.accounts.permissions import SEND_NOTIFICATIONS, VIEW_ORDERS
 from webapp.channels.registry import rule_channels
 from webapp.extensions import db
 from webapp.notifications import catalog
-from webapp.notifications.manual import ManualSendError, resend, send_manual
+from webapp.notifications.manual import AlreadySent, ManualSendError, resend, send_manual
 from webapp.notifications.models import Notification
 from webapp.orders.models import Order, OrderStatusChange
-from webapp.views import require
+from webapp.views import cursor_arg, require
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 PAGE_SIZE = 50
@@ -32,7 +34,7 @@ def store_order_or_404(order_id: int) -> Order:
 @bp.get("")
 @require(VIEW_ORDERS)
 def index():
-    before = request.args.get("before", type=int)
+    before = cursor_arg()
     query = (select(Order).options(joinedload(Order.customer))
              .where(Order.store_id == current_user.store_id)
              .order_by(Order.id.desc()).limit(PAGE_SIZE + 1))
@@ -53,8 +55,8 @@ def _detail(order: Order, status: int = 200, error: str | None = None, form: dic
     statuses = catalog.INVOICE_STATUSES if order.kind == "invoice" else catalog.ORDER_STATUSES
     return render_template("orders/detail.html", order=order, history=history, notifications=notifications,
                            catalog=catalog, statuses=statuses, channels=rule_channels(), error=error,
-                           form=form or {"status": order.status, "channels": [c.code for c in rule_channels()]}
-                           ), status
+                           form=form or {"status": order.status, "channels": [c.code for c in rule_channels()]},
+                           send_token=(form or {}).get("send_token") or uuid.uuid4().hex), status
 
 
 @bp.get("/<int:order_id>")
@@ -68,10 +70,14 @@ def detail(order_id: int):
 def send(order_id: int):
     order = store_order_or_404(order_id)
     form = {"status": request.form.get("status", ""), "channels": request.form.getlist("channels"),
-            "note": request.form.get("note", ""), "reason": request.form.get("reason", "")}
+            "note": request.form.get("note", ""), "reason": request.form.get("reason", ""),
+            "send_token": request.form.get("send_token", "")}
     try:
         rows = send_manual(current_user.store, order, current_user, form["status"], form["channels"],
-                           form["note"], form["reason"])
+                           form["note"], form["reason"], form["send_token"])
+    except AlreadySent as error:
+        flash(str(error), "info")
+        return redirect(url_for("orders.detail", order_id=order.id))
     except ManualSendError as error:
         return _detail(order, 400, str(error), form)
     queued = sum(1 for row in rows if row.status == "pending")
@@ -90,6 +96,6 @@ def resend_notification(notification_id: int):
         copy = resend(current_user.store, original, current_user, request.form.get("reason", ""))
     except ManualSendError as error:
         flash(f"Not resent: {error}", "error")
-        return redirect(request.referrer or url_for("activity.detail", notification_id=notification_id)), 303
+        return redirect(url_for("activity.detail", notification_id=notification_id)), 303
     flash(f"Resent as notification #{copy.id}.", "success")
     return redirect(url_for("activity.detail", notification_id=copy.id)), 303

@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.notifications.labels import channel_label
 from webapp.notifications.models import SandboxMessage
 from webapp.notifications.sms_segments import sms_size
-from webapp.views import is_htmx, require
+from webapp.views import cursor_arg, is_htmx, require
 from webapp.views.activity import ENCODING_LABELS
 
 bp = Blueprint("outbox", __name__)
@@ -20,15 +20,6 @@ PAGE_SIZE = 50
 @bp.context_processor
 def _labels() -> dict:
     return {"channel_label": channel_label, "encoding_labels": ENCODING_LABELS}
-
-
-def _before() -> int | None:
-    raw = request.args.get("before", "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        abort(400, description=f"“before” must be a message number, not “{raw[:40]}”.")
-    return int(raw)
 
 
 def _page(before: int | None) -> tuple[list[SandboxMessage], int | None]:
@@ -45,7 +36,7 @@ def _page(before: int | None) -> tuple[list[SandboxMessage], int | None]:
 @bp.get("/outbox")
 @require(VIEW_ACTIVITY)
 def index():
-    before = _before()
+    before = cursor_arg()
     messages, next_before = _page(before)
     return render_template("outbox/index.html", messages=messages, next_before=next_before, before=before,
                            selected=None)
@@ -54,7 +45,7 @@ def index():
 @bp.get("/outbox/<int:message_id>")
 @require(VIEW_ACTIVITY)
 def detail(message_id: int):
-    before = _before()
+    before = cursor_arg()
     message = db.session.scalar(select(SandboxMessage).where(SandboxMessage.id == message_id,
                                                              SandboxMessage.store_id == current_user.store_id))
     if message is None:

@@ -64,8 +64,7 @@ def _ingest(store: Store, event, dedupe_key: str, payload: dict):
     if event is None:
         return _answer(202, "ignored", reason="event does not change the order's status")
     result = ingest_event(store, event, dedupe_key, payload)
-    code = 200
-    return _answer(code, "duplicate" if result.duplicate else result.outcome, detail=result.detail,
+    return _answer(200, "duplicate" if result.duplicate else result.outcome, detail=result.detail,
                    notifications=len(result.notification_ids))
 
 

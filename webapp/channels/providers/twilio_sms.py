@@ -75,6 +75,5 @@ def _classify(error: TwilioRestException) -> Exception:
         return TransientProviderError(reason)
     if error.status in (401, 403):
         return ProviderConfigError(reason)
-    if error.code in PERMANENT_CODES or error.status in (400, 404):
-        return PermanentProviderError(reason)
+    # Other 4xx, the known bad-recipient codes (PERMANENT_CODES) among them: no retry can help.
     return PermanentProviderError(reason)

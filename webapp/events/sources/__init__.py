@@ -70,7 +70,7 @@ def to_datetime(value: Any, path: str) -> datetime:
     """An ISO 8601 date-time, as an aware datetime in UTC."""
     try:
         return as_utc(datetime.fromisoformat(value.strip()))
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError, OverflowError):
         raise PayloadError(f"{path}: must be an ISO 8601 date-time such as 2024-05-01T12:30:00Z") from None
 
 
@@ -82,6 +82,9 @@ def first_datetime(record: Mapping[str, Any], keys: tuple[str, ...]) -> datetime
     raise PayloadError(f"{' / '.join(keys)}: missing; the event needs the time the change happened")
 
 
+MAX_AMOUNT = Decimal("1e10")  # the money columns hold 12 digits with 2 decimals
+
+
 def to_decimal(value: Any, path: str) -> Decimal:
     """Money from a number or numeric string; floats go through str so 0.1 stays 0.1."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
@@ -90,8 +93,8 @@ def to_decimal(value: Any, path: str) -> Decimal:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         raise PayloadError(f"{path}: must be a number or a numeric string") from None
-    if not amount.is_finite():
-        raise PayloadError(f"{path}: must be a finite number")
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise PayloadError(f"{path}: must be a finite number below 10,000,000,000")
     return amount
 
 

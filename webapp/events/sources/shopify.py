@@ -145,7 +145,7 @@ def _part_event(topic: str, payload: dict[str, Any], order_id: str, canonical: s
     return NormalizedEvent(
         source=SOURCE, kind=canonical.kind, external_id=order_id, status=canonical.status, topic=topic,
         number=(text(payload.get("name")) or "").split(".")[0],  # fulfillment "#1001.1" belongs to order #1001
-        occurred_at=first_datetime(payload, _PART_TIMES), customer=customer, **details,
+        occurred_at=first_datetime(payload, _PART_TIMES), customer=customer, whole_order=False, **details,
     )
 
 
