@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from webapp.events.normalized import PayloadError
+from webapp.events.normalized import CustomerData, PayloadError
 
 # Sources are other people's systems: the fields an event cannot exist without (ids, status, time) are
 # checked strictly and named in the error, while cosmetic fields of an odd type are read as absent
@@ -102,3 +102,19 @@ def to_quantity(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PayloadError(f"{path}: must be a non-negative integer")
     return value
+
+
+def billing_customer(order: Mapping[str, Any], billing_key: str, country_key: str,
+                     locale: str | None = None) -> CustomerData:
+    """The customer from an order's billing address, as WooCommerce and BigCommerce send it;
+    their customer_id 0 means a guest checkout."""
+    billing = sub_object(order, billing_key, billing_key)
+    customer_id = text(order.get("customer_id"))
+    return CustomerData(
+        external_id=None if customer_id == "0" else customer_id,
+        name=full_name(billing),
+        email=text(billing.get("email")),
+        phone=text(billing.get("phone")),
+        country=text(billing.get(country_key)),
+        locale=locale,
+    )

@@ -13,7 +13,7 @@ from webapp.events import status_mapping
 from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent, PayloadError, UnknownTopic
 from webapp.events.sources import (
     as_utc,
-    full_name,
+    billing_customer,
     objects,
     require_id,
     sub_object,
@@ -91,16 +91,7 @@ def _occurred_at(order: dict[str, Any]) -> datetime:
 
 
 def _customer(order: dict[str, Any]) -> CustomerData:
-    billing = sub_object(order, "billing_address", "billing_address")
-    customer_id = text(order.get("customer_id"))
-    return CustomerData(
-        external_id=None if customer_id == "0" else customer_id,  # 0 is BigCommerce's guest checkout
-        name=full_name(billing),
-        email=text(billing.get("email")),
-        phone=text(billing.get("phone")),
-        country=text(billing.get("country_iso2")),
-        locale=text(order.get("customer_locale")),
-    )
+    return billing_customer(order, "billing_address", "country_iso2", text(order.get("customer_locale")))
 
 
 def _embedded_products(order: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

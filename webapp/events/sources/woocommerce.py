@@ -7,11 +7,10 @@ from typing import Any
 from webapp.events import status_mapping
 from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent, PayloadError, UnknownTopic
 from webapp.events.sources import (
+    billing_customer,
     first_datetime,
-    full_name,
     objects,
     require_id,
-    sub_object,
     text,
     to_decimal,
     to_quantity,
@@ -49,15 +48,7 @@ def normalize_woocommerce(topic: str, payload: dict) -> NormalizedEvent | None:
 
 
 def _customer(order: dict[str, Any]) -> CustomerData:
-    billing = sub_object(order, "billing", "billing")
-    customer_id = text(order.get("customer_id"))
-    return CustomerData(
-        external_id=None if customer_id == "0" else customer_id,  # 0 is WooCommerce's guest checkout
-        name=full_name(billing),
-        email=text(billing.get("email")),
-        phone=text(billing.get("phone")),
-        country=text(billing.get("country")),
-    )
+    return billing_customer(order, "billing", "country")
 
 
 def _line(path: str, item: dict[str, Any]) -> LineItem:
