@@ -16,8 +16,9 @@ def is_htmx() -> bool:
 
 
 def render_page(page: str, partial: str, status: int = 200, **context):
-    """Answer the whole page, or only the partial when HTMX asked for it."""
-    return render_template(partial if is_htmx() else page, **context), status
+    """Answer the whole page, or only the partial when HTMX asked for it. The same URL answers
+    either, so caches are told to keep them apart."""
+    return render_template(partial if is_htmx() else page, **context), status, {"Vary": "HX-Request"}
 
 
 def require(permission: str) -> Callable:
@@ -52,3 +53,16 @@ def cursor_arg(name: str = "before") -> int | None:
     if not value.isdigit() or int(value) > MAX_ID:
         abort(400, description=f"“{name}” must be a whole number: the id the “Older” link gives.")
     return int(value)
+
+
+def store_from_url_or_404(slug: str):
+    """The store a webhook or callback URL names; an unknown slug is a 404."""
+    from sqlalchemy import select
+
+    from webapp.accounts.models import Store
+    from webapp.extensions import db
+
+    store = db.session.scalar(select(Store).where(Store.slug == slug))
+    if store is None:
+        abort(404)
+    return store

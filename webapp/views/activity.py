@@ -49,13 +49,7 @@ def index():
 
 
 def _render(status: int, **context):
-    # htmx restoring a page missing from its history cache sends HX-Request too, but needs the whole page.
-    if request.headers.get("HX-History-Restore-Request") == "true":
-        body = render_template("activity/index.html", **context)
-    else:
-        body, _ = render_page("activity/index.html", "activity/_results.html", **context)
-    # The same URL answers a page or a fragment; caches must keep them apart.
-    return body, status, {"Vary": "HX-Request"}
+    return render_page("activity/index.html", "activity/_results.html", status, **context)
 
 
 @bp.get("/activity/<int:notification_id>")

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from webapp.accounts.models import Store
 from webapp.crypto import vault
 from webapp.extensions import db
 from webapp.notifications.models import ProviderConfig
 from webapp.notifications.receipts import apply_receipt
+from webapp.views import store_from_url_or_404
 
 bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 TWILIO_OUTCOMES = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}
-
-
-def _store(slug: str) -> Store:
-    store = db.session.scalar(select(Store).where(Store.slug == slug))
-    if store is None:
-        abort(404)
-    return store
 
 
 def _twilio_tokens(store_id: int) -> list[str]:
@@ -35,7 +28,7 @@ def _twilio_tokens(store_id: int) -> list[str]:
 @bp.post("/twilio/<store_slug>/status")
 def twilio_status(store_slug: str):
     """Twilio's StatusCallback; signed with X-Twilio-Signature over the URL and form parameters."""
-    store = _store(store_slug)
+    store = store_from_url_or_404(store_slug)
     signature = request.headers.get("X-Twilio-Signature", "")
     params = request.form.to_dict()
     if not any(RequestValidator(token).validate(request.url, params, signature)

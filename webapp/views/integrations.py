@@ -145,13 +145,9 @@ def _canonical_label(kind: str, status: str) -> str:
 @bp.get("/status-mapping")
 @require(MANAGE_SETTINGS)
 def status_mapping():
-    try:  # imported here so this page degrades instead of breaking the app if the module is unavailable
-        from webapp.events import status_mapping as mapping
-    except ImportError:
-        mapping = None
-    mappings = getattr(mapping, "MAPPINGS", {}) or {}
-    ignored = getattr(mapping, "IGNORED", {}) or {}
-    tables = [{"code": code, "label": catalog.source_label(code), "ignored": ignored.get(code, []),
+    from webapp.events.status_mapping import IGNORED, MAPPINGS
+
+    tables = [{"code": code, "label": catalog.source_label(code), "ignored": IGNORED.get(code, []),
                "rows": [(native, kind.capitalize(), _canonical_label(kind, status)) for native, kind, status in rows]}
-              for code, rows in mappings.items()]
+              for code, rows in MAPPINGS.items()]
     return render_template("integrations/status_mapping.html", tables=tables)

@@ -1,7 +1,7 @@
 """Outbox: what the sandbox provider recorded instead of sending, shown like a mail catcher."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.notifications.labels import channel_label
 from webapp.notifications.models import SandboxMessage
 from webapp.notifications.sms_segments import sms_size
-from webapp.views import cursor_arg, is_htmx, require
+from webapp.views import cursor_arg, is_htmx, render_page, require
 from webapp.views.activity import ENCODING_LABELS
 
 bp = Blueprint("outbox", __name__)
@@ -51,9 +51,6 @@ def detail(message_id: int):
     if message is None:
         abort(404)
     sms = sms_size(message.body) if message.channel == "sms" else None
-    headers = {"Vary": "HX-Request"}
-    if is_htmx() and request.headers.get("HX-History-Restore-Request") != "true":
-        return render_template("outbox/_message.html", selected=message, sms=sms), 200, headers
-    messages, next_before = _page(before)
-    return render_template("outbox/detail.html", messages=messages, next_before=next_before, before=before,
-                           selected=message, sms=sms), 200, headers
+    messages, next_before = _page(before) if not is_htmx() else ([], None)
+    return render_page("outbox/detail.html", "outbox/_message.html", messages=messages, next_before=next_before,
+                       before=before, selected=message, sms=sms)

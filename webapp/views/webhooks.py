@@ -11,7 +11,7 @@ import json
 import logging
 import re
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,17 +25,11 @@ from webapp.events.sources.bigcommerce import parse_bigcommerce_webhook
 from webapp.events.sources.shopify import normalize_shopify
 from webapp.events.sources.woocommerce import normalize_woocommerce
 from webapp.extensions import db
+from webapp.views import store_from_url_or_404
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
 WOO_PING = re.compile(rb"^webhook_id=\d+$")
-
-
-def _store(slug: str) -> Store:
-    store = db.session.scalar(select(Store).where(Store.slug == slug))
-    if store is None:
-        abort(404)
-    return store
 
 
 def _answer(status: int, message: str, **extra):
@@ -81,7 +75,7 @@ def _handle(normalize):
 
 @bp.post("/shopify/<store_slug>")
 def shopify(store_slug: str):
-    store, body = _store(store_slug), request.get_data()
+    store, body = store_from_url_or_404(store_slug), request.get_data()
     header = request.headers.get("X-Shopify-Hmac-Sha256")
     if not _verified(store, "shopify", lambda secret: valid_base64_hmac(secret, body, header)):
         return _answer(401, "unauthorized", reason="invalid or missing X-Shopify-Hmac-Sha256")
@@ -97,7 +91,7 @@ def shopify(store_slug: str):
 
 @bp.post("/woocommerce/<store_slug>")
 def woocommerce(store_slug: str):
-    store, body = _store(store_slug), request.get_data()
+    store, body = store_from_url_or_404(store_slug), request.get_data()
     if WOO_PING.match(body) and "X-WC-Webhook-Signature" not in request.headers:
         return _answer(200, "pong")  # WooCommerce pings a webhook once when it is created
     header = request.headers.get("X-WC-Webhook-Signature")
@@ -116,7 +110,7 @@ def woocommerce(store_slug: str):
 
 @bp.post("/bigcommerce/<store_slug>")
 def bigcommerce(store_slug: str):
-    store = _store(store_slug)
+    store = store_from_url_or_404(store_slug)
     header = request.headers.get("X-Webhook-Secret")
     if not _verified(store, "bigcommerce", lambda secret: valid_shared_secret(secret, header)):
         return _answer(401, "unauthorized", reason="invalid or missing X-Webhook-Secret")
