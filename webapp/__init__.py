@@ -67,17 +67,19 @@ def _register_blueprints(app: Flask) -> None:
         callbacks,
         dashboard,
         health,
+        inbox,
         integrations,
         orders,
         outbox,
+        providers,
         settings,
         webhooks,
     )
 
-    for module in (auth, dashboard, settings, audit, orders, activity, outbox, health, integrations):
+    for module in (auth, dashboard, settings, providers, audit, orders, activity, outbox, health, integrations):
         app.register_blueprint(module.bp)
     # Machine-to-machine endpoints authenticate by signature or API key, not by session cookie.
-    for module in (webhooks, api, callbacks):
+    for module in (webhooks, api, callbacks, inbox):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
 

@@ -30,6 +30,8 @@ class Store(db.Model):
     # Bumped by every save of the notification rules; guards against two people overwriting
     # each other's edits unseen.
     rules_revision: Mapped[int] = mapped_column(default=0)
+    # Answered to a customer who texts HELP; None uses a built-in text naming the store.
+    sms_help_text: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="store")

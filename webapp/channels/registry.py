@@ -35,3 +35,8 @@ def get_channel(code: str) -> Channel | None:
 
 EMAIL = register_channel(Channel("email", "Email"))
 SMS = register_channel(Channel("sms", "SMS"))
+WHATSAPP = register_channel(Channel("whatsapp", "WhatsApp"))
+PUSH = register_channel(Channel("push", "Push"))
+IN_APP = register_channel(Channel("in_app", "In-app"))
+# The merchant's own staff: escalation alerts and team notices, never a customer.
+OPS = register_channel(Channel("ops", "Team & ops alerts", customer_facing=False))

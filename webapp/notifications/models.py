@@ -162,3 +162,41 @@ class ChannelSuppression(db.Model):
     address: Mapped[str] = mapped_column(String(254))
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EscalationAlert(db.Model):
+    """Messages that failed on every provider, grouped by cause into one alert to the ops channel.
+
+    A group stays `open` for a short window collecting failures of the same cause; one job then
+    sends a single alert for all of them (sent / failed)."""
+
+    __tablename__ = "escalation_alerts"
+    __table_args__ = (Index("ix_escalation_alerts_store_id_group_key_status", "store_id", "group_key", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    group_key: Mapped[str] = mapped_column(String(64))  # digest of the cause
+    channel: Mapped[str] = mapped_column(String(16))  # the customer channel that failed
+    cause: Mapped[str] = mapped_column(Text)  # human-readable: which providers failed how
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, sent, failed
+    count: Mapped[int] = mapped_column(default=0)
+    # Up to a few failed notifications: [{"notification_id", "order", "error"}]
+    samples: Mapped[list | None] = mapped_column(JSON)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedCallback(db.Model):
+    """Provider callbacks already applied, by the provider's own event id, so a replay changes nothing."""
+
+    __tablename__ = "processed_callbacks"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

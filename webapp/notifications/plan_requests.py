@@ -9,12 +9,12 @@ from webapp.extensions import db
 from webapp.notifications import catalog
 from webapp.notifications.models import ChannelSuppression
 from webapp.notifications.planner import PlanRequest, Recipient, StoreInfo
-from webapp.orders.models import Customer, Order
+from webapp.orders.models import Customer, CustomerDevice, Order
 
 
 def plan_request(store: Store, order: Order, customer: Customer | None, kind: str, status: str,
                  note: str | None = None, urgent: bool = False) -> PlanRequest:
-    recipient = Recipient(customer.name, customer.email, customer.phone, customer.locale) if customer else Recipient()
+    recipient = _recipient(customer)
     return PlanRequest(
         kind=kind, status=status, recipient=recipient, store=StoreInfo(store.name, store.default_locale),
         order={"number": order.number, "status": status, "status_label": catalog.status_label(kind, status),
@@ -24,8 +24,19 @@ def plan_request(store: Store, order: Order, customer: Customer | None, kind: st
     )
 
 
+def _recipient(customer: Customer | None) -> Recipient:
+    if customer is None:
+        return Recipient()
+    device = db.session.execute(select(CustomerDevice.platform, CustomerDevice.token)
+                                .where(CustomerDevice.customer_id == customer.id)
+                                .order_by(CustomerDevice.last_seen_at.desc(), CustomerDevice.id.desc()).limit(1)).first()
+    return Recipient(customer.name, customer.email, customer.phone, customer.locale,
+                     push_token=f"{device.platform}:{device.token}" if device else None,
+                     inbox=f"customer:{customer.id}")
+
+
 def suppressions_for(store_id: int, recipient: Recipient) -> dict[tuple[str, str], str]:
-    addresses = [a for a in (recipient.email, recipient.phone) if a]
+    addresses = [a for a in (recipient.email, recipient.phone, recipient.push_token) if a]
     if not addresses:
         return {}
     rows = db.session.scalars(select(ChannelSuppression).where(

@@ -15,7 +15,7 @@ from webapp.templating.render import TemplateRenderError, render
 from webapp.templating.resolve import TemplateMissing, resolve_template
 
 # Which customer field addresses each channel.
-ADDRESS_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
+ADDRESS_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone", "push": "push_token", "in_app": "inbox"}
 HTML_CHANNELS = {"email"}
 # Customers must hear at once that an order will not arrive; the rest is transactional.
 CRITICAL_MESSAGE_TYPES = {"order.cancelled", "invoice.cancelled"}
@@ -29,6 +29,8 @@ class Recipient:
     email: str | None = None
     phone: str | None = None
     locale: str | None = None
+    push_token: str | None = None  # "<platform>:<token>" of the customer's newest app install
+    inbox: str | None = None  # "customer:<id>" when the customer is known to the store
 
     def address(self, channel: str) -> str | None:
         field_name = ADDRESS_FIELD.get(channel)

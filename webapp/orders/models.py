@@ -80,3 +80,19 @@ class OrderStatusChange(db.Model):
 
     order: Mapped[Order] = relationship()
     inbound_event: Mapped[InboundEvent | None] = relationship()
+
+
+class CustomerDevice(db.Model):
+    """A push token of a customer's app install: FCM (Android, web) or APNs (iOS)."""
+
+    __tablename__ = "customer_devices"
+    __table_args__ = (UniqueConstraint("store_id", "token"),
+                      Index("ix_customer_devices_customer_id_id", "customer_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    platform: Mapped[str] = mapped_column(String(8))  # "fcm" or "apns"
+    token: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

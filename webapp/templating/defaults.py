@@ -106,7 +106,12 @@ def _build() -> dict[tuple[str, str, str], dict[str, str]]:
                          "note_label": _NOTE[locale]}
                 templates[(message_type, "email", locale)] = {"subject": subject,
                                                                "body": _EMAIL_HTML.format(**words)}
-                templates[(message_type, "sms", locale)] = {"subject": "", "body": _SMS.format(**words)}
+                short = _SMS.format(**words)
+                templates[(message_type, "sms", locale)] = {"subject": "", "body": short}
+                templates[(message_type, "whatsapp", locale)] = {"subject": "", "body": short}
+                # Push and in-app show the subject as the title above the short text.
+                for channel in ("push", "in_app"):
+                    templates[(message_type, channel, locale)] = {"subject": subject, "body": short}
     return templates
 
 

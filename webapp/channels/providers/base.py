@@ -47,6 +47,11 @@ class ProviderConfigError(ProviderError):
     """Bad credentials or settings: this provider cannot send anything; fail over."""
 
 
+class RecipientNotServed(ProviderError):
+    """This provider cannot address this recipient (an APNs token given to FCM, say): try the next
+    provider without counting it against this one's health."""
+
+
 @dataclass(frozen=True)
 class ConfigField:
     name: str
@@ -61,9 +66,21 @@ class ProviderSpec:
     label: str
     channels: tuple[str, ...]
     fields: tuple[ConfigField, ...] = field(default_factory=tuple)
+    # How many messages one send_batch call may carry; 1 means the provider has no batch API.
+    max_batch: int = 1
+
+
+# One outcome per message of a batch, in the order given: the provider's id or why it failed.
+BatchOutcome = SendResult | ProviderError
 
 
 class Provider(Protocol):
+    """Constructed as cls(settings=dict, secrets=dict, base_url=str | None); raises
+    ProviderConfigError when the settings cannot work."""
+
     spec: ProviderSpec
 
     def send(self, message: OutboundMessage) -> SendResult: ...
+
+    # Optional, only when spec.max_batch > 1:
+    # def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]: ...

@@ -12,7 +12,7 @@ from webapp.channels.providers.base import OutboundMessage, ProviderSpec, SendRe
 from webapp.extensions import db
 from webapp.notifications.models import SandboxMessage
 
-SPEC = ProviderSpec("sandbox", "Sandbox (records, sends nothing)", ("email", "sms", "whatsapp", "push", "in_app"))
+SPEC = ProviderSpec("sandbox", "Sandbox (records, sends nothing)", ("email", "sms", "whatsapp", "push", "in_app", "ops"))
 
 
 class SandboxProvider:
@@ -28,7 +28,7 @@ class SandboxProvider:
         # A savepoint, so a concurrent duplicate does not roll back the caller's transaction.
         try:
             with db.session.begin_nested():
-                row = SandboxMessage(store_id=message.store_id, notification_id=message.notification_id,
+                row = SandboxMessage(store_id=message.store_id, notification_id=message.notification_id or None,
                                      channel=message.channel, recipient=message.recipient,
                                      subject=message.subject, body=message.body,
                                      idempotency_key=message.idempotency_key)

@@ -27,7 +27,7 @@ from webapp.channels.providers.base import (
     TransientProviderError,
 )
 
-SPEC = ProviderSpec("webhook", "Outgoing webhook (HMAC-signed JSON)", ("email", "sms", "whatsapp", "push", "team"),
+SPEC = ProviderSpec("webhook", "Outgoing webhook (HMAC-signed JSON)", ("email", "sms", "whatsapp", "push", "ops"),
                     (ConfigField("url", "Endpoint URL (or give it as the base URL)", required=False),
                      ConfigField("signing_secret", "Signing secret", secret=True)))
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
