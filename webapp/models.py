@@ -3,6 +3,7 @@ from webapp.accounts.models import Store, User  # noqa: F401
 from webapp.audit.models import AuditEntry  # noqa: F401
 from webapp.consent.models import ConsentEvent  # noqa: F401
 from webapp.events.models import ApiKey, IdempotentResponse, InboundEvent, IntegrationSecret  # noqa: F401
+from webapp.inbox.models import InboxMessage  # noqa: F401
 from webapp.notifications.models import (  # noqa: F401
     ChannelSuppression,
     EscalationAlert,
@@ -13,5 +14,4 @@ from webapp.notifications.models import (  # noqa: F401
     ProviderConfig,
     SandboxMessage,
 )
-from webapp.inbox.models import InboxMessage  # noqa: F401
 from webapp.orders.models import Customer, CustomerDevice, Order, OrderStatusChange  # noqa: F401

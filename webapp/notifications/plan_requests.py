@@ -29,7 +29,8 @@ def _recipient(customer: Customer | None) -> Recipient:
         return Recipient()
     device = db.session.execute(select(CustomerDevice.platform, CustomerDevice.token)
                                 .where(CustomerDevice.customer_id == customer.id)
-                                .order_by(CustomerDevice.last_seen_at.desc(), CustomerDevice.id.desc()).limit(1)).first()
+                                .order_by(CustomerDevice.last_seen_at.desc(), CustomerDevice.id.desc())
+                                .limit(1)).first()
     return Recipient(customer.name, customer.email, customer.phone, customer.locale,
                      push_token=f"{device.platform}:{device.token}" if device else None,
                      inbox=f"customer:{customer.id}")

@@ -12,7 +12,8 @@ from webapp.channels.providers.base import OutboundMessage, ProviderSpec, SendRe
 from webapp.extensions import db
 from webapp.notifications.models import SandboxMessage
 
-SPEC = ProviderSpec("sandbox", "Sandbox (records, sends nothing)", ("email", "sms", "whatsapp", "push", "in_app", "ops"))
+SPEC = ProviderSpec("sandbox", "Sandbox (records, sends nothing)",
+                    ("email", "sms", "whatsapp", "push", "in_app", "ops"))
 
 
 class SandboxProvider:
