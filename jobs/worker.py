@@ -11,7 +11,9 @@ re-enqueued even after Redis lost every job; the sweep is safe to run on many ma
 from __future__ import annotations
 
 import logging
+import time
 
+import redis
 from flask import current_app, has_app_context
 from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
@@ -36,6 +38,18 @@ class AppWorker(SimpleWorker):
         kwargs["maintenance_interval"] = interval
         kwargs["worker_ttl"] = interval + 16
         super().__init__(*args, **kwargs)
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        # RQ retries a lost connection inside its dequeue loop but not in the state update that
+        # starts it, so a Redis outage longer than one retry would kill the worker. Keep waiting.
+        wait = 1.0
+        while True:
+            try:
+                return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                log.warning("Redis unreachable (%s); retrying in %.0f s", error, wait)
+                time.sleep(wait)
+                wait = min(wait * 2, self.max_connection_wait_time)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()

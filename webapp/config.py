@@ -68,6 +68,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Delivery and recovery timing (seconds); see webapp/notifications/delivery.py and recovery.py.
         "RETRY_BASE_SECONDS": float(env.get("RETRY_BASE_SECONDS", "2")),
         "SWEEP_INTERVAL": int(env.get("SWEEP_INTERVAL", "15")),
+        # Circuit breaker: a provider that failed this many times in a row is paused this long.
+        "CIRCUIT_FAILURE_THRESHOLD": int(env.get("CIRCUIT_FAILURE_THRESHOLD", "5")),
+        "CIRCUIT_COOLDOWN_SECONDS": float(env.get("CIRCUIT_COOLDOWN_SECONDS", "60")),
+        # Escalations of the same cause within this window go out as one alert.
+        "ALERT_GROUP_SECONDS": float(env.get("ALERT_GROUP_SECONDS", "60")),
         "SWEEP_UNQUEUED_GRACE": float(env.get("SWEEP_UNQUEUED_GRACE", "5")),
         "SWEEP_REQUEUE_AFTER": float(env.get("SWEEP_REQUEUE_AFTER", "30")),
         "SWEEP_SENDING_AFTER": float(env.get("SWEEP_SENDING_AFTER", "120")),

@@ -34,8 +34,10 @@ def upgrade():
     sa.Column('sent_at', webapp.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('provider', sa.String(length=32), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('open_key', sa.String(length=80), nullable=True),
     sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_escalation_alerts_store_id_stores')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_escalation_alerts'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_escalation_alerts')),
+    sa.UniqueConstraint('open_key', name=op.f('uq_escalation_alerts_open_key'))
     )
     with op.batch_alter_table('escalation_alerts', schema=None) as batch_op:
         batch_op.create_index('ix_escalation_alerts_store_id_group_key_status', ['store_id', 'group_key', 'status'], unique=False)

@@ -14,18 +14,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from webapp.channels import circuit
 from webapp.channels.providers.base import (
     OutboundMessage,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
     RateLimitedError,
+    RecipientNotServed,
+    SendResult,
     TransientProviderError,
 )
 from webapp.channels.providers.registry import provider_chain
+from webapp.consent.policy import MARKETING
 from webapp.extensions import db
+from webapp.notifications import escalation
 from webapp.notifications import models as m
 from webapp.notifications.queueing import enqueue_ids
 from webapp.timeutil import utcnow
@@ -75,16 +80,21 @@ def deliver_batch(ids: list[int]) -> dict[str, int]:
     rows = claim(ids)
     deadline = time.monotonic() + BATCH_BUDGET_SECONDS
     chains: dict[tuple[int, str], list] = {}
-    for index, row in enumerate(rows):
-        if time.monotonic() > deadline:
-            _hand_back(rows[index:])
-            outcomes["handed-back"] = len(rows) - index
-            break
+    for row in rows:
         key = (row.store_id, row.channel)
         if key not in chains:
             chains[key] = provider_chain(*key)
+    # Campaign messages go out in provider batches first; whatever those leave unsent (failover,
+    # a provider without a batch API) continues one by one below.
+    done = _deliver_in_batches(rows, chains, outcomes)
+    remaining = [row for row in rows if row.id not in done]
+    for index, row in enumerate(remaining):
+        if time.monotonic() > deadline:
+            _hand_back(remaining[index:])
+            outcomes["handed-back"] = len(remaining) - index
+            break
         try:
-            status = _deliver_claimed(row, chains[key])
+            status = _deliver_claimed(row, chains[(row.store_id, row.channel)])
         except Exception:
             # One broken row must not strand the rest of the batch; the sweep retries it later.
             db.session.rollback()
@@ -97,6 +107,44 @@ def deliver_batch(ids: list[int]) -> dict[str, int]:
     return outcomes
 
 
+def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict[str, int]) -> set[int]:
+    """Send marketing rows through their current provider's batch API where it has one; returns the
+    ids that reached a final or retrying state."""
+    groups: dict[tuple[int, str, int], list[m.Notification]] = {}
+    for row in rows:
+        if row.priority != MARKETING:
+            continue
+        chain = chains[(row.store_id, row.channel)]
+        if row.provider_index >= len(chain):
+            continue
+        code, provider = chain[row.provider_index]
+        if isinstance(provider, Exception) or getattr(provider.spec, "max_batch", 1) < 2:
+            continue
+        groups.setdefault((row.store_id, row.channel, row.provider_index), []).append(row)
+    done: set[int] = set()
+    for (store_id, channel, index), group in groups.items():
+        code, provider = chains[(store_id, channel)][index]
+        if len(group) < 2 or not circuit.allow(store_id, channel, code):
+            continue
+        for start in range(0, len(group), provider.spec.max_batch):
+            chunk = group[start:start + provider.spec.max_batch]
+            for row in chunk:
+                row.provider_attempts += 1
+            try:
+                results = provider.send_batch([_message(row) for row in chunk])
+            except ProviderError as error:  # the whole request failed: the same outcome for each
+                results = [error] * len(chunk)
+            for row, result in zip(chunk, results, strict=True):
+                status = _apply(row, code, result)
+                if status == "next-provider":  # carried on one by one from the next provider
+                    row.provider_index += 1
+                    row.provider_attempts = 0
+                    continue
+                done.add(row.id)
+                outcomes[status] = outcomes.get(status, 0) + 1
+    return done
+
+
 def _hand_back(rows: list[m.Notification]) -> None:
     ids = [row.id for row in rows]
     db.session.execute(update(m.Notification).where(m.Notification.id.in_(ids), m.Notification.status == m.SENDING)
@@ -106,40 +154,93 @@ def _hand_back(rows: list[m.Notification]) -> None:
 
 
 def _deliver_claimed(row: m.Notification, chain: list) -> str:
+    paused: list[str] = []
     while row.provider_index < len(chain):
         code, provider = chain[row.provider_index]
-        outcome = _attempt(row, code, provider)
+        if not isinstance(provider, Exception) and not circuit.allow(row.store_id, row.channel, code):
+            _event(row, "attempt", f"{code} skipped: paused after repeated failures", code)
+            paused.append(code)
+            outcome = "next-provider"
+        else:
+            outcome = _attempt(row, code, provider)
         if outcome != "next-provider":
             return outcome
         row.provider_index += 1
         row.provider_attempts = 0
-    return _finish(row, m.FAILED, "every provider of the channel failed", kind="failed")
+    if paused:
+        return _wait_for_paused(row, paused)
+    error = "every provider of the channel failed"
+    status = _finish(row, m.FAILED, error, kind="failed", commit=False)
+    escalation.note_failure(row, [code for code, _ in chain])
+    db.session.commit()
+    return status
+
+
+# A message whose providers are all paused waits for them this many times before it fails.
+MAX_PAUSED_WAITS = 3
+
+
+def _wait_for_paused(row: m.Notification, paused: list[str]) -> str:
+    """Some providers were skipped by their circuit breaker and none of the rest could send: wait
+    for the cool-down and start the chain again, rather than failing a message no one tried."""
+    waits = db.session.scalar(select(func.count()).select_from(m.NotificationEvent).where(
+        m.NotificationEvent.notification_id == row.id, m.NotificationEvent.kind == "retry",
+        m.NotificationEvent.detail.like("all usable providers paused%")))
+    if waits >= MAX_PAUSED_WAITS:
+        status = _finish(row, m.FAILED, f"providers paused after repeated failures: {', '.join(paused)}",
+                         kind="failed", commit=False)
+        escalation.note_failure(row, paused)
+        db.session.commit()
+        return status
+    delay = current_app.config.get("CIRCUIT_COOLDOWN_SECONDS", 60.0)
+    row.status, row.error = m.RETRYING, f"providers paused: {', '.join(paused)}"
+    row.provider_index, row.provider_attempts = 0, 0
+    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    _event(row, "retry", f"all usable providers paused; retry in {delay:.0f}s")
+    db.session.commit()
+    enqueue_ids(row.priority, [row.id], delay_seconds=delay, detail=f"waiting {delay:.0f}s for a paused provider")
+    return m.RETRYING
+
+
+def _message(row: m.Notification) -> OutboundMessage:
+    return OutboundMessage(row.id, row.store_id, row.channel, row.recipient, row.subject, row.body,
+                           row.idempotency_key)
 
 
 def _attempt(row: m.Notification, code: str, provider) -> str:
     if isinstance(provider, Exception):
         _event(row, "attempt", f"{code} is misconfigured: {provider}", code)
         return "next-provider"
-    message = OutboundMessage(row.id, row.store_id, row.channel, row.recipient, row.subject, row.body,
-                              row.idempotency_key)
     row.provider_attempts += 1
     try:
-        result = provider.send(message)
-    except ProviderConfigError as error:
-        _event(row, "attempt", f"configuration/auth error: {error}", code)
-        return "next-provider"
-    except TransientProviderError as error:
-        return _transient(row, code, error)
-    except PermanentProviderError as error:
-        _event(row, "attempt", f"rejected: {error}", code)
-        return _finish(row, m.FAILED, f"{code}: {error}", kind="failed")
+        result: SendResult | ProviderError = provider.send(_message(row))
     except ProviderError as error:
-        _event(row, "attempt", str(error), code)
+        result = error
+    return _apply(row, code, result)
+
+
+def _apply(row: m.Notification, code: str, result: SendResult | ProviderError) -> str:
+    """What one provider's answer means for the row: sent, retry later, fail, or next provider."""
+    if isinstance(result, SendResult):
+        circuit.record_success(row.store_id, row.channel, code)
+        row.provider, row.provider_message_id = code, result.provider_message_id
+        row.sent_at = utcnow()
+        return _finish(row, m.SENT, None, kind="sent", provider=code,
+                       detail=f"accepted by {code}, id {result.provider_message_id}")
+    if isinstance(result, RecipientNotServed):
+        _event(row, "attempt", f"not for this provider: {result}", code)
         return "next-provider"
-    row.provider, row.provider_message_id = code, result.provider_message_id
-    row.sent_at = utcnow()
-    return _finish(row, m.SENT, None, kind="sent", provider=code,
-                   detail=f"accepted by {code}, id {result.provider_message_id}")
+    if isinstance(result, PermanentProviderError):
+        _event(row, "attempt", f"rejected: {result}", code)
+        return _finish(row, m.FAILED, f"{code}: {result}", kind="failed")
+    circuit.record_failure(row.store_id, row.channel, code)
+    if isinstance(result, TransientProviderError):
+        return _transient(row, code, result)
+    if isinstance(result, ProviderConfigError):
+        _event(row, "attempt", f"configuration/auth error: {result}", code)
+    else:
+        _event(row, "attempt", str(result), code)
+    return "next-provider"
 
 
 def _transient(row: m.Notification, code: str, error: TransientProviderError) -> str:
@@ -158,10 +259,11 @@ def _transient(row: m.Notification, code: str, error: TransientProviderError) ->
 
 
 def _finish(row: m.Notification, status: str, error: str | None, *, kind: str, provider: str | None = None,
-            detail: str = "") -> str:
+            detail: str = "", commit: bool = True) -> str:
     row.status, row.error, row.finished_at = status, error, utcnow()
     _event(row, kind, detail or error or "", provider)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return status
 
 

@@ -187,6 +187,9 @@ class EscalationAlert(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # "<store>:<group_key>" while the group is open, NULL after: the unique constraint makes
+    # concurrent workers join one open group instead of opening two.
+    open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
 
 
 class ProcessedCallback(db.Model):

@@ -28,7 +28,9 @@ MAX_ROWS = 2000
 
 def sweep() -> int:
     """Re-enqueue stranded notifications (and BigCommerce events waiting for their order)."""
-    return sweep_notifications() + sweep_waiting_events()
+    from webapp.notifications.escalation import sweep_alerts
+
+    return sweep_notifications() + sweep_waiting_events() + sweep_alerts()
 
 
 def sweep_waiting_events() -> int:

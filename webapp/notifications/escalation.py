@@ -1,0 +1,168 @@
+"""Escalation: a transactional or critical message that failed on every provider is reported to
+the store's ops channel (Slack, Teams, PagerDuty, …), grouped by cause.
+
+The first failure of a cause opens a group and schedules one alert job ALERT_GROUP_SECONDS
+later; failures of the same cause until then join the group. So an outage that fails 5,000
+order emails sends one alert saying 5,000, not 5,000 alerts. The cause is the store, the channel
+and its provider chain: the same providers failing is the same incident.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import redis
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.channels.providers.base import OutboundMessage, ProviderError
+from webapp.channels.registry import get_channel
+from webapp.consent.policy import MARKETING
+from webapp.extensions import db
+from webapp.notifications import models as m
+from webapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+ALERT_JOB = "jobs.alerts.send_alert"
+MAX_SAMPLES = 5
+OPEN, SENT, FAILED = "open", "sent", "failed"
+
+
+def group_key(store_id: int, channel: str, providers: list[str]) -> str:
+    return hashlib.sha256(f"{store_id}|{channel}|{','.join(providers)}".encode()).hexdigest()[:32]
+
+
+def note_failure(row: m.Notification, providers: list[str]) -> None:
+    """Add a finally-failed notification to its cause's open alert group, opening one if needed.
+    Runs inside the caller's transaction; the alert job is enqueued after its commit."""
+    if row.priority == MARKETING:
+        return  # a campaign message lost is reported in the campaign, not paged
+    key = group_key(row.store_id, row.channel, providers)
+    open_key = f"{row.store_id}:{key}"
+    sample = {"notification_id": row.id, "order_id": row.order_id, "recipient": row.recipient,
+              "error": (row.error or "")[:300]}
+    alert = db.session.scalar(select(m.EscalationAlert).where(m.EscalationAlert.open_key == open_key)
+                              .with_for_update())
+    if alert is None:
+        try:
+            with db.session.begin_nested():
+                alert = m.EscalationAlert(store_id=row.store_id, group_key=key, open_key=open_key,
+                                          channel=row.channel, cause=_cause(row.channel, providers),
+                                          status=OPEN, count=1, samples=[sample])
+                db.session.add(alert)
+            _schedule_after_commit(alert)
+            return
+        except IntegrityError:  # another worker opened the group a moment ago: join it
+            alert = db.session.scalar(select(m.EscalationAlert).where(m.EscalationAlert.open_key == open_key))
+            if alert is None:
+                return
+    db.session.execute(update(m.EscalationAlert).where(m.EscalationAlert.id == alert.id)
+                       .values(count=m.EscalationAlert.count + 1, last_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    if len(alert.samples or []) < MAX_SAMPLES:
+        alert.samples = [*(alert.samples or []), sample]
+
+
+def _cause(channel: str, providers: list[str]) -> str:
+    label = get_channel(channel).label if get_channel(channel) else channel
+    return f"{label} failed on every provider ({', '.join(providers) or 'none configured'})"
+
+
+def _schedule_after_commit(alert: m.EscalationAlert) -> None:
+    from sqlalchemy import event
+
+    session = db.session()
+
+    @event.listens_for(session, "after_commit", once=True)
+    def enqueue(_session):
+        schedule(alert.id)
+
+
+def schedule(alert_id: int) -> None:
+    """Queue the alert job at the end of the grouping window; the sweep retries if Redis is away."""
+    from datetime import timedelta
+
+    from webapp.notifications.queueing import queue
+
+    delay = current_app.config.get("ALERT_GROUP_SECONDS", 60.0)
+    try:
+        q = queue("critical")
+        if delay > 0:
+            q.enqueue_in(timedelta(seconds=delay), ALERT_JOB, alert_id, job_id=f"alert-{alert_id}")
+        else:
+            q.enqueue(ALERT_JOB, alert_id, job_id=f"alert-{alert_id}")
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        log.warning("Redis unavailable; alert %s left for the sweep: %s", alert_id, error)
+
+
+def send_alert(alert_id: int) -> str:
+    """Close the group and send its one alert through the store's ops providers, in order."""
+    from webapp.channels.providers.registry import provider_chain
+
+    alert = db.session.scalar(select(m.EscalationAlert).where(m.EscalationAlert.id == alert_id,
+                                                              m.EscalationAlert.status == OPEN).with_for_update())
+    if alert is None:
+        return "not-open"
+    alert.open_key = None  # later failures start a new group
+    db.session.commit()
+    message = OutboundMessage(0, alert.store_id, "ops", "", _title(alert), _body(alert), f"alert-{alert.id}")
+    errors = []
+    for code, provider in provider_chain(alert.store_id, "ops"):
+        if isinstance(provider, Exception):
+            errors.append(f"{code}: misconfigured: {provider}")
+            continue
+        try:
+            result = provider.send(message)
+        except ProviderError as error:
+            errors.append(f"{code}: {error}")
+            continue
+        alert.status, alert.provider, alert.sent_at = SENT, code, utcnow()
+        alert.error = "; ".join(errors) or None
+        db.session.commit()
+        return f"sent via {code} ({result.provider_message_id})"
+    alert.status, alert.error = FAILED, "; ".join(errors)[:2000] or "no ops provider"
+    db.session.commit()
+    log.error("escalation alert %s could not be sent: %s", alert.id, alert.error)
+    return "failed"
+
+
+def _title(alert: m.EscalationAlert) -> str:
+    count = db.session.scalar(select(m.EscalationAlert.count).where(m.EscalationAlert.id == alert.id))
+    noun = "message" if count == 1 else "messages"
+    return f"{count} {noun} could not be delivered: {alert.cause}"
+
+
+def _body(alert: m.EscalationAlert) -> str:
+    from webapp.orders.models import Order
+
+    lines = [f"Between {alert.first_at:%Y-%m-%d %H:%M} and {alert.last_at:%H:%M} UTC, {alert.cause}."]
+    order_ids = [s["order_id"] for s in alert.samples or [] if s.get("order_id")]
+    numbers = dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()) \
+        if order_ids else {}
+    for sample in alert.samples or []:
+        order = f"order {numbers.get(sample.get('order_id'), '?')}" if sample.get("order_id") else "no order"
+        lines.append(f"- notification {sample['notification_id']} ({order}): {sample['error']}")
+    more = db.session.scalar(select(m.EscalationAlert.count).where(m.EscalationAlert.id == alert.id)) \
+        - len(alert.samples or [])
+    if more > 0:
+        lines.append(f"… and {more} more. See Activity, filtered by status Failed.")
+    return "\n".join(lines)
+
+
+def sweep_alerts() -> int:
+    """Re-schedule open groups whose job went missing (Redis outage, a lost delayed job)."""
+    from datetime import timedelta
+
+    window = current_app.config.get("ALERT_GROUP_SECONDS", 60.0)
+    cutoff = utcnow() - timedelta(seconds=window + current_app.config.get("SWEEP_REQUEUE_AFTER", 30))
+    ids = db.session.scalars(select(m.EscalationAlert.id).where(m.EscalationAlert.status == OPEN,
+                                                                m.EscalationAlert.first_at < cutoff).limit(50)).all()
+    for alert_id in ids:
+        try:
+            from webapp.notifications.queueing import queue
+
+            queue("critical").enqueue(ALERT_JOB, alert_id)  # send_alert is idempotent: only an open group sends
+        except (redis.ConnectionError, redis.TimeoutError):
+            return 0
+    return len(ids)
