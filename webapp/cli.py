@@ -17,6 +17,7 @@ apikeys = AppGroup("apikeys", help="Create, list and revoke store API keys.")
 integrations = AppGroup("integrations", help="Set webhook signing secrets per source.")
 notifications = AppGroup("notifications", help="Operate the notification outbox.")
 providers_group = AppGroup("providers", help="Configure a store's delivery providers per channel.")
+secrets_group = AppGroup("secrets", help="Encryption keys for stored credentials.")
 
 
 @stores.command("create")
@@ -186,6 +187,31 @@ def providers_list(slug):
                    f"{info['settings']}\t{info['secrets']}\t{info['base_url'] or ''}")
 
 
+@secrets_group.command("generate-key")
+def secrets_generate_key():
+    """Print a new key to put first in ENCRYPTION_KEY."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@secrets_group.command("rotate")
+def secrets_rotate():
+    """Re-encrypt every stored secret with the first key of ENCRYPTION_KEY."""
+    from webapp.crypto import SecretUnreadable
+    from webapp.key_rotation import rotate_all
+
+    try:
+        counts = rotate_all()
+    except SecretUnreadable as error:
+        raise click.ClickException(f"{error}; nothing was changed. Keep every old key in ENCRYPTION_KEY "
+                                   "until rotation succeeds.") from None
+    for name, count in counts.items():
+        click.echo(f"{name}\t{count} re-encrypted")
+    click.echo("Done. The keys after the first in ENCRYPTION_KEY can now be removed.")
+
+
 def register(app: Flask) -> None:
-    for command in (stores, users, apikeys, integrations, notifications, providers_group, seed_demo_command):
+    for command in (stores, users, apikeys, integrations, notifications, providers_group, secrets_group,
+                    seed_demo_command):
         app.cli.add_command(command)

@@ -26,7 +26,10 @@ class Vault:
             raise SecretUnreadable("stored secret cannot be decrypted with ENCRYPTION_KEY") from error
 
     def rotate(self, token: str) -> str:
-        return self._fernet.rotate(token.encode()).decode()
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as error:
+            raise SecretUnreadable("a stored secret cannot be decrypted with any key in ENCRYPTION_KEY") from error
 
 
 def vault() -> Vault:
