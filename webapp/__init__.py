@@ -23,6 +23,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # SendGrid's HTTP client logs request headers, API key included, at DEBUG: never let it.
     logging.getLogger("python_http_client").setLevel(logging.WARNING)
+    # Twilio's SDK logs every request's URL and headers at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     from webapp import models  # noqa: F401  (register every table with the metadata)
 
