@@ -12,31 +12,18 @@ import hashlib
 import hmac
 import json
 import time
-from functools import lru_cache
 
 import httpx
 
-from webapp.channels.providers.base import (
-    ConfigField,
-    OutboundMessage,
-    PermanentProviderError,
-    ProviderConfigError,
-    ProviderSpec,
-    RateLimitedError,
-    SendResult,
-    TransientProviderError,
-)
+from webapp.channels.providers.base import ConfigField, OutboundMessage, ProviderConfigError, ProviderSpec, SendResult
+from webapp.channels.providers.http_pool import post, refused
 
 SPEC = ProviderSpec("webhook", "Outgoing webhook (HMAC-signed JSON)", ("email", "sms", "whatsapp", "push", "ops"),
                     (ConfigField("url", "Endpoint URL (or give it as the base URL)", required=False),
                      ConfigField("signing_secret", "Signing secret", secret=True)))
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-
-
-@lru_cache(maxsize=1)
-def _client() -> httpx.Client:
-    # One pooled client per process: connections to the same host are reused across messages.
-    return httpx.Client(timeout=TIMEOUT, limits=httpx.Limits(max_keepalive_connections=20, max_connections=50))
+LABEL = "Webhook"
+# Only these two mean the receiver refuses our configuration (URL or signing secret).
+CONFIG_STATUSES = (401, 403)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -60,13 +47,8 @@ class WebhookProvider:
                           separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
                    "X-NotifyHub-Signature": sign(self.secret, int(time.time()), body)}
-        try:
-            response = _client().post(self.url, content=body, headers=headers)
-        except httpx.TimeoutException as error:
-            raise TransientProviderError(f"timed out: {error}") from error
-        except httpx.TransportError as error:
-            raise TransientProviderError(f"connection failed: {error}") from error
-        return _result(response)
+        # The merchant's URL may carry a token, so failures name neither it nor the httpx error.
+        return _result(post(LABEL, self.url, content=body, headers=headers))
 
 
 def _result(response: httpx.Response) -> SendResult:
@@ -76,16 +58,4 @@ def _result(response: httpx.Response) -> SendResult:
             return SendResult(str(response.json()["id"]))
         except (ValueError, KeyError, TypeError):
             return SendResult(response.headers.get("X-Message-Id", ""))
-    reason = f"HTTP {code}: {response.text[:300]}"
-    if code == 429:
-        raise RateLimitedError(reason, _retry_after(response))
-    if code >= 500:
-        raise TransientProviderError(reason)
-    if code in (401, 403):
-        raise ProviderConfigError(reason)
-    raise PermanentProviderError(reason)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.replace(".", "", 1).isdigit() else None
+    raise refused(LABEL, response, config_statuses=CONFIG_STATUSES)
