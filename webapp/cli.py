@@ -187,6 +187,21 @@ def providers_list(slug):
                    f"{info['settings']}\t{info['secrets']}\t{info['base_url'] or ''}")
 
 
+@stores.command("inbox-secret")
+@click.argument("slug")
+def stores_inbox_secret(slug):
+    """Create or replace the secret that signs a store's in-app inbox customer tokens (shown once)."""
+    from webapp.inbox.secrets import rotate_inbox_secret
+
+    try:
+        store = store_by_slug(slug)
+    except ProvisioningError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(rotate_inbox_secret(store.id))
+    click.echo("Give this to the storefront's backend; tokens signed with the previous secret stop working.",
+               err=True)
+
+
 @secrets_group.command("generate-key")
 def secrets_generate_key():
     """Print a new key to put first in ENCRYPTION_KEY."""

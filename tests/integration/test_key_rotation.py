@@ -47,3 +47,17 @@ def test_a_secret_no_key_can_read_aborts_the_rotation_and_changes_nothing(app, s
 def test_generate_key_prints_a_usable_fernet_key(app):
     result = app.test_cli_runner().invoke(args=["secrets", "generate-key"])
     Fernet(result.output.strip().encode())
+
+
+def test_the_inbox_secret_is_created_from_the_cli_and_rotated_with_the_rest(app, store):
+    from webapp.inbox.secrets import inbox_secret
+
+    result = app.test_cli_runner().invoke(args=["stores", "inbox-secret", store.slug])
+    assert result.exit_code == 0, result.output
+    secret = result.output.splitlines()[0]
+    assert inbox_secret(store.id) == secret
+    use_keys(app, f"{NEW_KEY},{app.config['ENCRYPTION_KEY']}")
+    assert app.test_cli_runner().invoke(args=["secrets", "rotate"]).exit_code == 0
+    use_keys(app, NEW_KEY)
+    assert inbox_secret(store.id) == secret
+    assert app.test_cli_runner().invoke(args=["stores", "inbox-secret", "nope"]).exit_code == 1

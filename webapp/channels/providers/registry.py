@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from sqlalchemy import select
 
 from webapp.channels.providers.base import Provider, ProviderSpec
+from webapp.channels.providers.inbox import InboxProvider
 from webapp.channels.providers.sandbox import SandboxProvider
 from webapp.channels.providers.webhook import WebhookProvider
 from webapp.crypto import vault
@@ -22,7 +23,9 @@ from webapp.notifications.models import ProviderConfig
 
 ENTRY_POINT_GROUP = "notifyhub.providers"
 # Used when the package metadata is not installed (running from a bare checkout).
-BUILT_IN = (SandboxProvider, WebhookProvider)
+BUILT_IN = (SandboxProvider, WebhookProvider, InboxProvider)
+# A channel whose built-in provider needs no setup uses it when the store configured none.
+DEFAULT_PROVIDER = {"in_app": InboxProvider}
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +52,8 @@ def specs_for(channel: str) -> list[ProviderSpec]:
 
 
 def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Exception]]:
-    """The enabled providers of a channel in failover order; the sandbox when none is set up.
+    """The enabled providers of a channel in failover order; when none is set up, the in-app inbox
+    for in_app and the sandbox for the rest.
 
     A provider that cannot even be built (bad settings) is returned as its exception, so
     delivery records why and moves on to the next.
@@ -61,7 +65,8 @@ def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Ex
         .order_by(ProviderConfig.position, ProviderConfig.id)
     ).all()
     if not configs:
-        return [("sandbox", SandboxProvider())]
+        default = DEFAULT_PROVIDER.get(channel, SandboxProvider)
+        return [(default.spec.code, default())]
     return [(config.provider, _build(config)) for config in configs]
 
 
