@@ -7,6 +7,17 @@ from webapp.channels.registry import get_channel
 
 ACTION_LABELS = {
     "notification_rule.updated": "Notification rule changed",
+    "notification.manual_send": "Notification sent by staff",
+    "notification.resent": "Notification resent",
+    "api_key.created": "API key created",
+    "api_key.revoked": "API key revoked",
+    "integration.secret_set": "Integration secret set",
+    "provider.configured": "Provider saved",
+    "provider.enabled": "Provider switched on",
+    "provider.disabled": "Provider switched off",
+    "provider.reordered": "Provider order changed",
+    "provider.removed": "Provider removed",
+    "provider.test_sent": "Test message sent",
 }
 
 
