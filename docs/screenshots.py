@@ -15,6 +15,8 @@ PAGES = {
     "overview": "/",
     "audit-log": "/settings/audit",
     "orders": "/orders",
+    "providers": "/settings/providers",
+    "outbox": "/outbox",
 }
 
 
