@@ -71,6 +71,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Circuit breaker: a provider that failed this many times in a row is paused this long.
         "CIRCUIT_FAILURE_THRESHOLD": int(env.get("CIRCUIT_FAILURE_THRESHOLD", "5")),
         "CIRCUIT_COOLDOWN_SECONDS": float(env.get("CIRCUIT_COOLDOWN_SECONDS", "60")),
+        # Where providers reach this app (https://notify.example.com): status callback URLs are
+        # derived from it when a provider's own setting is left empty.
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         # Escalations of the same cause within this window go out as one alert.
         "ALERT_GROUP_SECONDS": float(env.get("ALERT_GROUP_SECONDS", "60")),
         "SWEEP_UNQUEUED_GRACE": float(env.get("SWEEP_UNQUEUED_GRACE", "5")),

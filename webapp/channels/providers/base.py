@@ -68,6 +68,9 @@ class ProviderSpec:
     fields: tuple[ConfigField, ...] = field(default_factory=tuple)
     # How many messages one send_batch call may carry; 1 means the provider has no batch API.
     max_batch: int = 1
+    # This app's receipt endpoint for the provider, e.g. "/callbacks/twilio/{store}/status": filled
+    # into the `status_callback_url` setting (from PUBLIC_BASE_URL) when the merchant left it empty.
+    status_callback_path: str | None = None
 
 
 # One outcome per message of a batch, in the order given: the provider's id or why it failed.

@@ -11,6 +11,7 @@ import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 
+from flask import current_app
 from sqlalchemy import select
 
 from webapp.channels.providers.base import Provider, ProviderSpec
@@ -70,12 +71,23 @@ def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Ex
     return [(config.provider, _build(config)) for config in configs]
 
 
+def _with_callback_url(spec: ProviderSpec, config: ProviderConfig) -> dict:
+    settings = dict(config.settings or {})
+    public = current_app.config.get("PUBLIC_BASE_URL")
+    if spec.status_callback_path and public and not settings.get("status_callback_url"):
+        from webapp.accounts.models import Store
+
+        slug = db.session.get(Store, config.store_id).slug
+        settings["status_callback_url"] = public + spec.status_callback_path.format(store=slug)
+    return settings
+
+
 def _build(config: ProviderConfig) -> Provider | Exception:
     cls = providers().get(config.provider)
     if cls is None:
         return LookupError(f"unknown provider {config.provider}")
     try:
         secrets = json.loads(vault().decrypt(config.secrets_encrypted)) if config.secrets_encrypted else {}
-        return cls(settings=config.settings or {}, secrets=secrets, base_url=config.base_url)
+        return cls(settings=_with_callback_url(cls.spec, config), secrets=secrets, base_url=config.base_url)
     except Exception as error:  # a broken config must not stop the chain
         return error

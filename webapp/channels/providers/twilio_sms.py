@@ -25,9 +25,9 @@ SPEC = ProviderSpec("twilio", "Twilio", ("sms", "whatsapp"), (
     ConfigField("auth_token", "Auth token", secret=True),
     ConfigField("messaging_service_sid", "Messaging Service SID (or a sender number below)", required=False),
     ConfigField("from_number", "Sender number, E.164", required=False),
-    ConfigField("status_callback_url", "Status callback URL (this app's /callbacks/twilio/status)",
+    ConfigField("status_callback_url", "Status callback URL (default: this app's, from PUBLIC_BASE_URL)",
                 required=False),
-))
+), status_callback_path="/callbacks/twilio/{store}/status")
 # Twilio error codes that no retry can fix: invalid or unreachable 'To', opted out, bad sender.
 PERMANENT_CODES = {21211, 21214, 21217, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006, 30007}
 
