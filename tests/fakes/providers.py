@@ -48,13 +48,28 @@ class FakeTwilio:
 
 
 class FakeSendGrid:
-    """POST /v3/mail/send with `Authorization: Bearer <key>` and a JSON body; 202 and X-Message-Id."""
+    """POST /v3/mail/send with `Authorization: Bearer <key>` and a JSON body; 202 and X-Message-Id.
 
-    def __init__(self):
+    With keep_alive=True the server speaks HTTP/1.1 and keeps connections open, as SendGrid does, and
+    `connections` counts the TCP connections it accepted (to check clients reuse them)."""
+
+    def __init__(self, keep_alive: bool = False):
         self.mails: list[dict] = []
         self.fail_with: Reply | None = None
+        self.connections = 0
         self.server = FakeServer(self.handle)
         self.url = self.server.url
+        if keep_alive:
+            httpd = self.server._server
+            # The handler class is made per FakeServer, so this changes only this fake's server.
+            httpd.RequestHandlerClass.protocol_version = "HTTP/1.1"
+            accept = httpd.process_request
+
+            def counting(request, client_address):
+                self.connections += 1
+                accept(request, client_address)
+
+            httpd.process_request = counting
 
     def handle(self, request):
         if request.headers.get("Authorization") != f"Bearer {SENDGRID_KEY}":
@@ -62,7 +77,9 @@ class FakeSendGrid:
                                                       "or revoked", "field": None, "help": None}]})
         if request.method != "POST" or request.path != "/v3/mail/send":
             return Reply(404, {"errors": [{"message": "not found"}]})
-        assert request.headers["Content-Type"] == "application/json"
+        # Header names are case-insensitive: urllib-built requests send "Content-type".
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        assert headers["content-type"] == "application/json"
         if self.fail_with:
             return self.fail_with
         mail = json.loads(request.body)

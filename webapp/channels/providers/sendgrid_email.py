@@ -1,15 +1,27 @@
-"""SendGrid email through the official SDK: v3 POST /mail/send."""
+"""SendGrid email through the official SDK: v3 POST /mail/send.
+
+The SDK client sends through sendgrid_transport's pooled httpx client, so consecutive sends reuse a
+keep-alive connection instead of a TCP and TLS handshake each.
+
+Batch sending (max_batch 1000, SendGrid's personalizations limit per request): messages with the same
+subject and body go as one /v3/mail/send with one personalization per message, each carrying its own
+`notification_id` custom arg (echoed in Event Webhook events). SendGrid accepts or refuses a request as
+a whole, so a request's X-Message-Id (or its error) is the outcome of every message in it.
+"""
 from __future__ import annotations
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Mail
+from sendgrid.helpers.mail import CustomArg, Email, Mail, Personalization
 
+from webapp.channels.providers import sendgrid_transport
 from webapp.channels.providers.base import (
+    BatchOutcome,
     ConfigField,
     OutboundMessage,
     PermanentProviderError,
     ProviderConfigError,
+    ProviderError,
     ProviderSpec,
     RateLimitedError,
     SendResult,
@@ -21,8 +33,9 @@ SPEC = ProviderSpec("sendgrid", "SendGrid", ("email",), (
     ConfigField("from_email", "Sender address"),
     ConfigField("from_name", "Sender name", required=False),
     ConfigField("event_webhook_public_key", "Event Webhook verification key", required=False),
-))
+), max_batch=1000)
 DEFAULT_HOST = "https://api.sendgrid.com"
+BATCH_LIMIT = 1000  # personalizations per /v3/mail/send request
 
 
 class SendGridProvider:
@@ -35,13 +48,35 @@ class SendGridProvider:
         self.from_email = (settings["from_email"], settings.get("from_name")) if settings.get("from_name") \
             else settings["from_email"]
         # EU accounts use https://api.eu.sendgrid.com; tests point it at a local server.
-        self.client = SendGridAPIClient(api_key=secrets["api_key"], host=(base_url or DEFAULT_HOST).rstrip("/"))
+        self.client = sendgrid_transport.pooled(
+            SendGridAPIClient(api_key=secrets["api_key"], host=(base_url or DEFAULT_HOST).rstrip("/")))
 
     def send(self, message: OutboundMessage) -> SendResult:
         mail = Mail(from_email=self.from_email, to_emails=message.recipient, subject=message.subject or "",
                     html_content=message.body)
         # Comes back on every Event Webhook event, so callbacks find the notification.
         mail.add_custom_arg(CustomArg("notification_id", str(message.notification_id)))
+        return self._send(mail)
+
+    def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]:
+        outcomes: list[BatchOutcome | None] = [None] * len(messages)
+        for indexes in _groups(messages):
+            first = messages[indexes[0]]
+            mail = Mail(from_email=self.from_email, subject=first.subject or "", html_content=first.body)
+            for position, index in enumerate(indexes):
+                personalization = Personalization()
+                personalization.add_to(Email(messages[index].recipient))
+                personalization.add_custom_arg(CustomArg("notification_id", str(messages[index].notification_id)))
+                mail.add_personalization(personalization, index=position)  # the SDK inserts at index 0 otherwise
+            try:
+                outcome: BatchOutcome = self._send(mail)
+            except ProviderError as error:
+                outcome = error
+            for index in indexes:
+                outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]
+
+    def _send(self, mail: Mail) -> SendResult:
         try:
             response = self.client.send(mail)
         except HTTPError as error:
@@ -49,6 +84,20 @@ class SendGridProvider:
         except OSError as error:
             raise TransientProviderError(f"SendGrid unreachable: {error}") from error
         return SendResult(_header(response, "X-Message-Id") or "")
+
+
+def _groups(messages: list[OutboundMessage]) -> list[list[int]]:
+    """Indexes of messages grouped by identical subject and body, at most BATCH_LIMIT per group."""
+    groups: list[list[int]] = []
+    current: dict[tuple[str, str], list[int]] = {}
+    for index, message in enumerate(messages):
+        key = (message.subject or "", message.body)
+        group = current.get(key)
+        if group is None or len(group) >= BATCH_LIMIT:
+            group = current[key] = []
+            groups.append(group)
+        group.append(index)
+    return groups
 
 
 def _header(response, name: str) -> str | None:
