@@ -15,3 +15,15 @@ def message_type_label(code: str) -> str:
     if not status:
         return code
     return f"{kind.capitalize()} · {catalog.status_label(kind, status)}"
+
+
+# Timeline event kinds a provider's receipt can add, as they read on the notification's timeline.
+RECEIPT_EVENT_LABELS = {
+    "delivered": "Delivered", "undelivered": "Undelivered", "failed": "Failed", "dropped": "Dropped by provider",
+    "bounced": "Bounced", "complained": "Marked as spam", "opened": "Opened", "clicked": "Link clicked",
+    "deferred": "Delivery delayed", "blocked": "Blocked by receiving server", "unsubscribed": "Unsubscribed",
+}
+
+
+def receipt_event_label(kind: str) -> str:
+    return RECEIPT_EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize())

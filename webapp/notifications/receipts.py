@@ -2,33 +2,100 @@
 
 A receipt only moves a notification forward: a late or replayed "sent" never undoes "delivered",
 and a notification already final for the same reason is left as it is.
+
+Final outcomes change the status: delivered (from sent), undelivered / failed / dropped (from sent),
+bounced / complained (from sent or delivered: both can arrive after the receiving server accepted the
+mail). A hard bounce or a complaint also suppresses the address on the channel, with its consent event.
+Tracking outcomes (opened, clicked, deferred, blocked, unsubscribed) only add to the timeline, and only
+while the message is sent or delivered; unsubscribed also suppresses the address as an opt-out.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 
+from webapp.consent import models as consent
+from webapp.consent.suppression import suppress
 from webapp.extensions import db
 from webapp.notifications import models as m
 from webapp.timeutil import utcnow
 
 # Provider-neutral outcomes a receipt can report, and the notification status each leads to.
-OUTCOMES = {"delivered": m.DELIVERED, "undelivered": m.FAILED, "failed": m.FAILED, "bounced": m.FAILED}
+OUTCOMES = {"delivered": m.DELIVERED, "undelivered": m.FAILED, "failed": m.FAILED, "dropped": m.FAILED,
+            "bounced": m.FAILED, "complained": m.FAILED}
+# Outcomes recorded on the timeline without changing the status.
+TIMELINE_OUTCOMES = frozenset({"opened", "clicked", "deferred", "blocked", "unsubscribed"})
+# From which statuses each outcome may apply.
+_AFTER_DELIVERY = frozenset({"bounced", "complained"})
+# Outcomes that suppress the address: the consent action and the suppression reason.
+SUPPRESSING = {"bounced": consent.BOUNCE, "complained": consent.COMPLAINT, "unsubscribed": consent.OPT_OUT}
 
 
-def apply_receipt(store_id: int, provider: str, provider_message_id: str, outcome: str, detail: str = "") -> bool:
-    """Record a receipt; returns whether the notification changed. Unknown ids change nothing."""
-    new_status = OUTCOMES.get(outcome)
-    if new_status is None or not provider_message_id:
-        return False
-    row = db.session.scalar(select(m.Notification).where(
+def find_notification(store_id: int, provider: str, provider_message_ids: str | Iterable[str],
+                      notification_id: int | None = None) -> m.Notification | None:
+    """The store's notification the provider knows by this id. A batch request gives all its messages
+    one provider id, so the notification id the provider echoes back (custom args, user variables)
+    picks the right one; the provider id must still match, so a callback cannot reach another row."""
+    ids = [provider_message_ids] if isinstance(provider_message_ids, str) else list(provider_message_ids)
+    ids = [i for i in ids if i]
+    if not ids:
+        return None
+    query = select(m.Notification).where(
         m.Notification.store_id == store_id, m.Notification.provider == provider,
-        m.Notification.provider_message_id == provider_message_id).with_for_update())
-    if row is None or row.status != m.SENT:  # only a sent message can still be delivered or bounce
+        m.Notification.provider_message_id.in_(ids))
+    if notification_id is not None:
+        query = query.where(m.Notification.id == notification_id)
+    return db.session.scalar(query.order_by(m.Notification.id).limit(1).with_for_update())
+
+
+def echoed_notification_id(value) -> int | None:
+    """The notification id a provider echoes back, if it is a plausible one."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def apply_receipt(store_id: int, provider: str, provider_message_id: str | Iterable[str], outcome: str,
+                  detail: str = "", *, commit: bool = True, suppress_addresses: Iterable[str] | None = None,
+                  notification_id: int | None = None) -> bool:
+    """Record a receipt; returns whether the notification changed. Unknown ids change nothing.
+
+    provider_message_id may be several candidate ids (e.g. with and without angle brackets).
+    suppress_addresses overrides which addresses a bounce / complaint / unsubscribe suppresses
+    (default: the notification's recipient). commit=False leaves the transaction to the caller.
+    """
+    if outcome not in OUTCOMES and outcome not in TIMELINE_OUTCOMES:
         return False
-    row.status, row.finished_at = new_status, utcnow()
-    if new_status == m.FAILED:
-        row.error = f"{provider}: {outcome}{f' ({detail})' if detail else ''}"
+    row = find_notification(store_id, provider, provider_message_id, notification_id)
+    if row is None:
+        return False
+    changed = _apply(row, provider, outcome, detail, suppress_addresses)
+    if commit:
+        db.session.commit()
+    return changed
+
+
+def _apply(row: m.Notification, provider: str, outcome: str, detail: str,
+           suppress_addresses: Iterable[str] | None) -> bool:
+    allowed = (m.SENT, m.DELIVERED) if outcome in _AFTER_DELIVERY or outcome in TIMELINE_OUTCOMES else (m.SENT,)
+    if row.status not in allowed:  # only a sent message can still be delivered or bounce
+        return False
+    new_status = OUTCOMES.get(outcome)
+    if new_status is not None:
+        row.status, row.finished_at = new_status, utcnow()
+        if new_status == m.FAILED:
+            row.error = f"{provider}: {outcome}{f' ({detail})' if detail else ''}"
     db.session.add(m.NotificationEvent(notification_id=row.id, kind=outcome, provider=provider,
                                        detail=detail or f"receipt from {provider}", at=utcnow()))
-    db.session.commit()
+    action = SUPPRESSING.get(outcome)
+    if action is not None:
+        reason = {consent.BOUNCE: f"bounced: {detail or provider}", consent.COMPLAINT: "complained",
+                  consent.OPT_OUT: "opted out (unsubscribe)"}[action]
+        addresses = list(suppress_addresses) if suppress_addresses is not None else [row.recipient]
+        for address in dict.fromkeys(a for a in addresses if a):
+            suppress(row.store_id, row.channel, address, action, reason, f"{provider} event",
+                     detail or None, customer_id=row.customer_id if address == row.recipient else None)
     return True

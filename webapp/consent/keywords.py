@@ -1,0 +1,51 @@
+"""What an inbound text asks for (STOP, START, HELP), and the TwiML answered to it. Pure functions."""
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from webapp.consent.models import HELP, OPT_IN, OPT_OUT
+
+# Twilio's and the CTIA's standard keywords; anything else is an ordinary reply and changes nothing.
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+OPT_OUT_REASON = "opted out (STOP)"
+_TRAILING = ".,!?;:'\"()"
+
+
+def keyword(body: str | None) -> str:
+    """The first word of the text, upper-cased, without trailing punctuation ("Stop." -> "STOP")."""
+    words = (body or "").strip().split(maxsplit=1)
+    return words[0].strip(_TRAILING).upper() if words else ""
+
+
+def classify(body: str | None) -> str | None:
+    """OPT_OUT, OPT_IN or HELP for a keyword text; None for anything else."""
+    word = keyword(body)
+    if word in OPT_OUT_WORDS:
+        return OPT_OUT
+    if word in OPT_IN_WORDS:
+        return OPT_IN
+    if word in HELP_WORDS:
+        return HELP
+    return None
+
+
+def sender(from_: str | None) -> tuple[str, str]:
+    """(channel, address) of an inbound message's From: "whatsapp:+1555..." is WhatsApp, else SMS."""
+    value = (from_ or "").strip()
+    if value.lower().startswith("whatsapp:"):
+        return "whatsapp", value.split(":", 1)[1].strip()
+    return "sms", value
+
+
+def help_text(store_name: str, custom: str | None) -> str:
+    return (custom or "").strip() or (f"{store_name}: order updates by text. "
+                                      "Reply STOP to unsubscribe, START to resubscribe.")
+
+
+def twiml(message: str | None = None) -> str:
+    """A TwiML answer: one reply message, or none (an empty <Response/>)."""
+    if not message:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(message)}</Message></Response>'
