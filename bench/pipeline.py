@@ -67,6 +67,7 @@ PG_SCHEMA = "notifyhub_bench"
 FIXTURE = ROOT / "tests" / "fixtures" / "shopify" / "order.json"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ANALYSIS_HEADING = "## Analysis"
+KEPT_HEADINGS = ("## Providers", ANALYSIS_HEADING)
 STORE_SLUG = "bench"
 OTHER_POSTGRES = "postgres (background, other clients)"
 OTHER = "rest of the machine"
@@ -838,8 +839,9 @@ def write_results(path: Path, text: str) -> None:
     kept = ""
     if path.exists():
         old = path.read_text()
-        at = old.find("\n" + ANALYSIS_HEADING)
-        kept = old[at:] if at >= 0 else ""
+        # bench/providers.py's section and the analysis follow this benchmark's part; keep both.
+        found = [at for at in (old.find("\n" + heading) for heading in KEPT_HEADINGS) if at >= 0]
+        kept = old[min(found):] if found else ""
     path.write_text(text + kept)
 
 
