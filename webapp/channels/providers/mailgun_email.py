@@ -26,11 +26,11 @@ from webapp.channels.providers.base import (
     ConfigField,
     OutboundMessage,
     ProviderConfigError,
-    ProviderError,
     ProviderSpec,
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.batching import send_grouped
 
 SPEC = ProviderSpec("mailgun", "Mailgun", ("email",), (
     ConfigField("domain", "Sending domain"),
@@ -62,26 +62,20 @@ class MailgunProvider:
                            "html": message.body, "v:notification_id": str(message.notification_id)})
 
     def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]:
-        outcomes: list[BatchOutcome | None] = [None] * len(messages)
-        for indexes in _groups(messages):
-            first = messages[indexes[0]]
-            if len(indexes) == 1:
-                form = {"from": self.from_email, "to": first.recipient, "subject": first.subject or "",
-                        "html": first.body, "v:notification_id": str(first.notification_id)}
-            else:
-                form = {"from": self.from_email, "to": [messages[i].recipient for i in indexes],
-                        "subject": first.subject or "", "html": first.body,
-                        "recipient-variables": json.dumps(
-                            {messages[i].recipient: {"notification_id": str(messages[i].notification_id)}
-                             for i in indexes}, separators=(",", ":")),
-                        "v:notification_id": "%recipient.notification_id%"}
-            try:
-                outcome: BatchOutcome = self._post(form)
-            except ProviderError as error:
-                outcome = error
-            for i in indexes:
-                outcomes[i] = outcome
-        return outcomes  # type: ignore[return-value]
+        return send_grouped(messages, BATCH_LIMIT, self._send_group)
+
+    def _send_group(self, group: list[OutboundMessage]) -> SendResult:
+        first = group[0]
+        if len(group) == 1:
+            return self._post({"from": self.from_email, "to": first.recipient, "subject": first.subject or "",
+                               "html": first.body, "v:notification_id": str(first.notification_id)})
+        # One request, one message per recipient: recipient-variables give each its own notification id.
+        return self._post({"from": self.from_email, "to": [m.recipient for m in group],
+                           "subject": first.subject or "", "html": first.body,
+                           "recipient-variables": json.dumps(
+                               {m.recipient: {"notification_id": str(m.notification_id)} for m in group},
+                               separators=(",", ":")),
+                           "v:notification_id": "%recipient.notification_id%"})
 
     def _post(self, form: dict) -> SendResult:
         secrets = (self.api_key,)
@@ -95,23 +89,3 @@ class MailgunProvider:
         if not message_id:
             raise TransientProviderError(http_pool.reason(LABEL, response.status_code, "unexpected answer", secrets))
         return SendResult(str(message_id))
-
-
-def _groups(messages: list[OutboundMessage]) -> list[list[int]]:
-    """Indexes of messages grouped by identical subject and body, each group at most BATCH_LIMIT long
-    and naming an address (compared case-insensitively) at most once."""
-    groups: list[list[int]] = []
-    open_groups: dict[tuple[str, str], list[tuple[list[int], set[str]]]] = {}
-    for index, message in enumerate(messages):
-        address = message.recipient.strip().lower()
-        candidates = open_groups.setdefault((message.subject or "", message.body), [])
-        for indexes, addresses in candidates:
-            if address not in addresses and len(indexes) < BATCH_LIMIT:
-                indexes.append(index)
-                addresses.add(address)
-                break
-        else:
-            indexes = [index]
-            candidates.append((indexes, {address}))
-            groups.append(indexes)
-    return groups

@@ -21,12 +21,12 @@ from webapp.channels.providers.base import (
     OutboundMessage,
     PermanentProviderError,
     ProviderConfigError,
-    ProviderError,
     ProviderSpec,
     RateLimitedError,
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.batching import send_grouped
 
 SPEC = ProviderSpec("sendgrid", "SendGrid", ("email",), (
     ConfigField("api_key", "API key", secret=True),
@@ -59,22 +59,17 @@ class SendGridProvider:
         return self._send(mail)
 
     def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]:
-        outcomes: list[BatchOutcome | None] = [None] * len(messages)
-        for indexes in _groups(messages):
-            first = messages[indexes[0]]
-            mail = Mail(from_email=self.from_email, subject=first.subject or "", html_content=first.body)
-            for position, index in enumerate(indexes):
-                personalization = Personalization()
-                personalization.add_to(Email(messages[index].recipient))
-                personalization.add_custom_arg(CustomArg("notification_id", str(messages[index].notification_id)))
-                mail.add_personalization(personalization, index=position)  # the SDK inserts at index 0 otherwise
-            try:
-                outcome: BatchOutcome = self._send(mail)
-            except ProviderError as error:
-                outcome = error
-            for index in indexes:
-                outcomes[index] = outcome
-        return outcomes  # type: ignore[return-value]
+        return send_grouped(messages, BATCH_LIMIT, self._send_group)
+
+    def _send_group(self, group: list[OutboundMessage]) -> SendResult:
+        first = group[0]
+        mail = Mail(from_email=self.from_email, subject=first.subject or "", html_content=first.body)
+        for position, message in enumerate(group):
+            personalization = Personalization()
+            personalization.add_to(Email(message.recipient))
+            personalization.add_custom_arg(CustomArg("notification_id", str(message.notification_id)))
+            mail.add_personalization(personalization, index=position)  # the SDK inserts at index 0 otherwise
+        return self._send(mail)
 
     def _send(self, mail: Mail) -> SendResult:
         try:
@@ -84,20 +79,6 @@ class SendGridProvider:
         except OSError as error:
             raise TransientProviderError(f"SendGrid unreachable: {error}") from error
         return SendResult(_header(response, "X-Message-Id") or "")
-
-
-def _groups(messages: list[OutboundMessage]) -> list[list[int]]:
-    """Indexes of messages grouped by identical subject and body, at most BATCH_LIMIT per group."""
-    groups: list[list[int]] = []
-    current: dict[tuple[str, str], list[int]] = {}
-    for index, message in enumerate(messages):
-        key = (message.subject or "", message.body)
-        group = current.get(key)
-        if group is None or len(group) >= BATCH_LIMIT:
-            group = current[key] = []
-            groups.append(group)
-        group.append(index)
-    return groups
 
 
 def _header(response, name: str) -> str | None:
