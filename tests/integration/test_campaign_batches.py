@@ -30,6 +30,8 @@ class BatchingProvider:
 
     def send(self, message):
         self.calls.append(("send", [message.recipient]))
+        if message.recipient.startswith("bad"):
+            raise PermanentProviderError("invalid address")
         return SendResult(f"one-{message.notification_id}")
 
     def send_batch(self, messages):
@@ -69,11 +71,23 @@ def test_marketing_rows_go_out_in_batches_of_the_providers_size(app, store, batc
     configure_provider(store.id, "email", "batcher", {})
     ids = queue_rows(store, [f"c{i}@example.com" for i in range(5)] + ["bad@example.com"])
     run_worker()
-    assert [kind for kind, _ in batcher.calls] == ["batch", "batch"]
-    assert [len(recipients) for _, recipients in batcher.calls] == [3, 3]
+    # The bad address spoiled no one else's send: it alone is retried singly and fails.
+    assert [kind for kind, _ in batcher.calls] == ["batch", "batch", "send"]
+    assert [len(recipients) for _, recipients in batcher.calls] == [3, 3, 1]
     result = statuses(ids)
     assert result[:5] == [("sent", "batcher", f"batch-{i}") for i in ids[:5]]
     assert result[5][0] == "failed"
+
+
+def test_a_broken_batch_implementation_does_not_strand_rows(app, store, batcher, monkeypatch):
+    configure_provider(store.id, "email", "batcher", {})
+    configure_provider(store.id, "email", "sandbox", {})
+    monkeypatch.setattr(BatchingProvider, "send_batch", lambda self, messages: [])  # wrong length
+    monkeypatch.setattr(BatchingProvider, "send", lambda self, message: 1 / 0)  # and a crash
+    ids = queue_rows(store, ["a@example.com", "b@example.com"])
+    run_worker()
+    assert {status for status, _, _ in statuses(ids)} == {"sent"}
+    assert {provider for _, provider, _ in statuses(ids)} == {"sandbox"}
 
 
 def test_transactional_rows_are_sent_one_by_one(app, store, batcher):

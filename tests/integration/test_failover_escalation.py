@@ -83,6 +83,22 @@ def test_a_stopped_primary_fails_over_and_the_breaker_skips_it_for_later_mail(ap
     assert state.is_open and state.consecutive_failures == 5
 
 
+def test_an_unreachable_twilio_fails_over_instead_of_leaving_the_sms_in_sending(app, client, store, servers):
+    from tests.fakes.providers import TWILIO_SID, TWILIO_TOKEN
+
+    backup = servers()
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", ("sms",))
+    configure_provider(store.id, "sms", "twilio", {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
+                                                   "from_number": "+14155550000"}, base_url="http://127.0.0.1:9")
+    configure_provider(store.id, "sms", "webhook", {"signing_secret": "s" * 20}, base_url=backup.url)
+    cancel_orders(client, store, 1, "T")
+    run_worker()
+    [row] = notifications(store.id)
+    assert (row.status, row.provider) == ("sent", "webhook")
+    assert any("Twilio unreachable" in e.detail for e in row.events)
+
+
 def test_the_breaker_probes_once_after_the_cool_down_and_closes_on_success(app, store):
     app.config.update(CIRCUIT_FAILURE_THRESHOLD=2, CIRCUIT_COOLDOWN_SECONDS=0.2)
     for _ in range(2):

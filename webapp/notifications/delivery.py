@@ -130,12 +130,16 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
             chunk = group[start:start + provider.spec.max_batch]
             for row in chunk:
                 row.provider_attempts += 1
-            try:
-                results = provider.send_batch([_message(row) for row in chunk])
-            except ProviderError as error:  # the whole request failed: the same outcome for each
-                results = [error] * len(chunk)
+            results = _send_batch(provider, code, [_message(row) for row in chunk])
+            counted: set[int] = set()  # one failed request counts once against the provider's breaker
             for row, result in zip(chunk, results, strict=True):
-                status = _apply(row, code, result)
+                if isinstance(result, PermanentProviderError):
+                    # Providers reject a whole request for one bad address: the one-by-one path below
+                    # sends these singly on the same provider, so only the bad one fails.
+                    row.provider_attempts -= 1
+                    continue
+                status = _apply(row, code, result, count_failure=id(result) not in counted)
+                counted.add(id(result))
                 if status == "next-provider":  # carried on one by one from the next provider
                     row.provider_index += 1
                     row.provider_attempts = 0
@@ -143,6 +147,21 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
                 done.add(row.id)
                 outcomes[status] = outcomes.get(status, 0) + 1
     return done
+
+
+def _send_batch(provider, code: str, messages: list[OutboundMessage]) -> list:
+    try:
+        results = provider.send_batch(messages)
+        if len(results) == len(messages):
+            return results
+        error: ProviderError = TransientProviderError(f"{code} answered {len(results)} outcomes for "
+                                                      f"{len(messages)} messages")
+    except ProviderError as failed:  # the whole request failed: the same outcome for each
+        error = failed
+    except Exception as unexpected:  # a provider bug must not strand the claimed rows
+        log.exception("provider %s raised unexpectedly in send_batch", code)
+        error = TransientProviderError(f"{code}: unexpected {type(unexpected).__name__}")
+    return [error] * len(messages)
 
 
 def _hand_back(rows: list[m.Notification]) -> None:
@@ -216,10 +235,15 @@ def _attempt(row: m.Notification, code: str, provider) -> str:
         result: SendResult | ProviderError = provider.send(_message(row))
     except ProviderError as error:
         result = error
+    except Exception as unexpected:
+        # A provider bug or an SDK exception it did not translate: treat it as this provider failing
+        # (retry, then the next provider) rather than stranding the row in `sending`.
+        log.exception("provider %s raised unexpectedly for notification %s", code, row.id)
+        result = TransientProviderError(f"{code}: unexpected {type(unexpected).__name__}")
     return _apply(row, code, result)
 
 
-def _apply(row: m.Notification, code: str, result: SendResult | ProviderError) -> str:
+def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, count_failure: bool = True) -> str:
     """What one provider's answer means for the row: sent, retry later, fail, or next provider."""
     if isinstance(result, SendResult):
         circuit.record_success(row.store_id, row.channel, code)
@@ -233,7 +257,8 @@ def _apply(row: m.Notification, code: str, result: SendResult | ProviderError) -
     if isinstance(result, PermanentProviderError):
         _event(row, "attempt", f"rejected: {result}", code)
         return _finish(row, m.FAILED, f"{code}: {result}", kind="failed")
-    circuit.record_failure(row.store_id, row.channel, code)
+    if count_failure:
+        circuit.record_failure(row.store_id, row.channel, code)
     if isinstance(result, TransientProviderError):
         return _transient(row, code, result)
     if isinstance(result, ProviderConfigError):

@@ -5,6 +5,7 @@ or a sender number, and a StatusCallback so delivery receipts update the notific
 """
 from __future__ import annotations
 
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -64,6 +65,8 @@ class TwilioProvider:
             raise _classify(error) from error
         except TwilioException as error:
             raise TransientProviderError(f"Twilio unreachable: {error}") from error
+        except requests.RequestException as error:  # the SDK's HTTP client lets these through untranslated
+            raise TransientProviderError(f"Twilio unreachable ({type(error).__name__})") from None
         return SendResult(created.sid)
 
 
