@@ -187,3 +187,21 @@ def test_an_alert_with_no_working_ops_provider_is_recorded_as_failed(app, client
     run_worker()
     [alert] = db.session.query(EscalationAlert).all()
     assert alert.status == "failed" and "HTTP 500" in alert.error
+
+
+def test_a_group_is_sent_once_even_when_its_job_runs_twice(app, client, store, sendgrid, servers):
+    from webapp.notifications.escalation import send_alert
+
+    app.config.update(ALERT_GROUP_SECONDS=60.0)  # the scheduled job stays in the future
+    ops = servers()
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", ("email",))
+    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
+                       base_url=sendgrid.url)
+    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=ops.url)
+    cancel_orders(client, store, 1, "D")
+    run_worker()
+    [alert] = db.session.query(EscalationAlert).all()
+    assert send_alert(alert.id).startswith("sent via webhook")
+    assert send_alert(alert.id) == "not-open"  # e.g. the sweep's re-enqueue arriving late
+    assert len(ops.requests) == 1

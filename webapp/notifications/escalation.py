@@ -26,7 +26,7 @@ from webapp.timeutil import utcnow
 log = logging.getLogger(__name__)
 ALERT_JOB = "jobs.alerts.send_alert"
 MAX_SAMPLES = 5
-OPEN, SENT, FAILED = "open", "sent", "failed"
+OPEN, SENDING, SENT, FAILED = "open", "sending", "sent", "failed"
 
 
 def group_key(store_id: int, channel: str, providers: list[str]) -> str:
@@ -100,12 +100,15 @@ def send_alert(alert_id: int) -> str:
     """Close the group and send its one alert through the store's ops providers, in order."""
     from webapp.channels.providers.registry import provider_chain
 
-    alert = db.session.scalar(select(m.EscalationAlert).where(m.EscalationAlert.id == alert_id,
-                                                              m.EscalationAlert.status == OPEN).with_for_update())
-    if alert is None:
-        return "not-open"
-    alert.open_key = None  # later failures start a new group
+    # Claim the group atomically: a late scheduled job and a sweep re-enqueue cannot both send it.
+    claimed = db.session.execute(update(m.EscalationAlert).where(m.EscalationAlert.id == alert_id,
+                                                                 m.EscalationAlert.status == OPEN)
+                                 .values(status=SENDING, open_key=None)  # later failures start a new group
+                                 .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    if not claimed:
+        return "not-open"
+    alert = db.session.get(m.EscalationAlert, alert_id, populate_existing=True)
     message = OutboundMessage(0, alert.store_id, "ops", "", _title(alert), _body(alert), f"alert-{alert.id}")
     errors = []
     for code, provider in provider_chain(alert.store_id, "ops"):
@@ -116,6 +119,10 @@ def send_alert(alert_id: int) -> str:
             result = provider.send(message)
         except ProviderError as error:
             errors.append(f"{code}: {error}")
+            continue
+        except Exception as unexpected:  # a provider bug must not leave the alert half-sent
+            log.exception("ops provider %s raised unexpectedly for alert %s", code, alert.id)
+            errors.append(f"{code}: unexpected {type(unexpected).__name__}")
             continue
         alert.status, alert.provider, alert.sent_at = SENT, code, utcnow()
         alert.error = "; ".join(errors) or None

@@ -178,7 +178,7 @@ class EscalationAlert(db.Model):
     group_key: Mapped[str] = mapped_column(String(64))  # digest of the cause
     channel: Mapped[str] = mapped_column(String(16))  # the customer channel that failed
     cause: Mapped[str] = mapped_column(Text)  # human-readable: which providers failed how
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, sending, sent, failed
     count: Mapped[int] = mapped_column(default=0)
     # Up to a few failed notifications: [{"notification_id", "order", "error"}]
     samples: Mapped[list | None] = mapped_column(JSON)
