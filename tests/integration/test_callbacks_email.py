@@ -278,9 +278,14 @@ def test_mailgun_unsigned_writes_nothing_and_unknown_is_ignored(client, mailgun_
 
 
 @pytest.fixture
-def fake_sns(app):
+def fake_sns(app, store):
+    from tests.fakes.sns import TOPIC_ARN
+
     fake = FakeSNS()
     app.config["SNS_CERT_URL_PATTERN"] = URL_PATTERN
+    configure_provider(store.id, "email", "ses", {"region": "us-east-1", "access_key_id": "AKIAEXAMPLE0000",
+                                                  "secret_access_key": "ses-secret-0123456789",
+                                                  "from_email": "orders@acme.test", "sns_topic_arn": TOPIC_ARN})
     yield fake
     fake.close()
 
@@ -382,3 +387,75 @@ def test_receipts_for_a_batch_reach_each_message_by_its_echoed_notification_id(c
     delivered = mg_event("delivered", "batch.1@mg.acme.test", **{"user-variables": {"notification_id": mg_second.id}})
     assert post_mailgun(client, store, delivered).get_json() == {"status": "updated"}
     assert (reload(mg_first).status, reload(mg_second).status) == ("sent", "delivered")
+
+
+def test_sendgrid_event_without_a_message_id_is_matched_by_its_notification_id(client, sendgrid_store, sg_key):
+    from tests.factories import make_store
+
+    store = sendgrid_store
+    row = make_sent(store, "sendgrid", "sg-1")
+    foreign = make_sent(make_store("other"), "sendgrid", "sg-2")
+    unsubscribe = sg_event("unsubscribe", notification_id=str(row.id))
+    del unsubscribe["sg_message_id"]
+    foreign_event = sg_event("delivered", notification_id=str(foreign.id))
+    del foreign_event["sg_message_id"]
+    assert post_sendgrid(client, store, [foreign_event], sg_key).get_json() == {"status": "ignored"}
+    assert post_sendgrid(client, store, [unsubscribe], sg_key).get_json() == {"status": "updated"}
+    assert reload(row).events[-1].kind == "unsubscribed" and reload(foreign).status == "sent"
+    assert suppressions(store.id) == {("email", BOB): "opted out (unsubscribe)"}
+
+
+def test_sendgrid_key_pasted_as_pem_still_verifies(client, store, sg_key):
+    pem = sg_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.key.0123456789", "from_email": "orders@acme.test",
+                                                       "event_webhook_public_key": pem})
+    row = make_sent(store, "sendgrid", "sg-1")
+    assert post_sendgrid(client, store, [sg_event("delivered")], sg_key).get_json() == {"status": "updated"}
+    assert reload(row).status == "delivered"
+
+
+def test_mailgun_retry_of_the_same_event_with_a_fresh_token_changes_nothing(client, mailgun_store):
+    store = mailgun_store
+    row = make_sent(store, "mailgun", "<20240502.1@mg.acme.test>")
+    opened = mg_event("opened")
+    assert post_mailgun(client, store, opened).get_json() == {"status": "updated"}
+    assert post_mailgun(client, store, opened).get_json() == {"status": "ignored"}  # new token, same event id
+    assert [e.kind for e in reload(row).events] == ["opened"]
+
+
+def test_ses_hears_only_the_configured_topic(client, store, fake_sns):
+    from tests.fakes.sns import TOPIC_ARN
+
+    config = db.session.scalar(select(ProviderConfig).where(ProviderConfig.provider == "ses"))
+    config.settings = {**config.settings, "sns_topic_arn": "arn:aws:sns:us-east-1:999999999999:someone-else"}
+    db.session.commit()
+    row = make_sent(store, "ses", "0100018f-ses-1")
+    assert post_sns(client, store, fake_sns.subscription_confirmation()).status_code == 403
+    delivered = fake_sns.notification(ses_event("Delivery"))
+    assert post_sns(client, store, delivered).status_code == 403
+    assert fake_sns.confirmed == [] and reload(row).status == "sent"
+    config.settings = {**config.settings, "sns_topic_arn": f"arn:aws:sns:eu-west-1:1:other, {TOPIC_ARN}"}
+    db.session.commit()
+    assert post_sns(client, store, fake_sns.subscription_confirmation()).status_code == 200
+    assert post_sns(client, store, delivered).get_json() == {"status": "updated"}
+    assert len(fake_sns.confirmed) == 1 and reload(row).status == "delivered"
+
+
+def test_ses_events_for_a_store_without_ses_are_refused(client, store, fake_sns):
+    for row in db.session.scalars(select(ProviderConfig).where(ProviderConfig.provider == "ses")):
+        db.session.delete(row)
+    db.session.commit()
+    row = make_sent(store, "ses", "0100018f-ses-1")
+    assert post_sns(client, store, fake_sns.notification(ses_event("Delivery"))).status_code == 403
+    assert reload(row).status == "sent"
+
+
+def test_an_ses_bounce_suppresses_only_the_messages_own_recipient(client, store, fake_sns):
+    row = make_sent(store, "ses", "0100018f-ses-9", recipient="bob@example.test")
+    bounce = {"bounceType": "Permanent", "bounceSubType": "General",
+              "bouncedRecipients": [{"emailAddress": "bob@example.test"}, {"emailAddress": "ceo@acme.test"}]}
+    post_sns(client, store, fake_sns.notification(
+        {"notificationType": "Bounce", "mail": {"messageId": "0100018f-ses-9"}, "bounce": bounce}))
+    assert reload(row).status == "failed"
+    assert set(suppressions(store.id)) == {("email", "bob@example.test")}

@@ -118,3 +118,30 @@ def test_unsigned_inbound_writes_nothing(client, store, twilio, sendgrid):  # no
     assert client.post("/callbacks/twilio/no-such-store/inbound").status_code == 404
     assert suppressions(store.id) == {} and consent_events(store.id) == []
     assert db.session.scalar(select(ProcessedCallback.id)) is None
+
+
+def test_a_keyword_twilio_lets_through_gets_our_own_confirmation(client, store, twilio, sendgrid):  # noqa: F811
+    use_real_providers(store, twilio, sendgrid)
+    answer = inbound(client, store, "Stop please, too many texts", "SM-p1").get_data(as_text=True)
+    assert "<Message>Acme Goods: you are unsubscribed" in answer
+    assert suppressions(store.id) == {("sms", PHONE): "opted out (STOP)"}
+    answer = inbound(client, store, "yes please", "SM-p2").get_data(as_text=True)
+    assert "<Message>Acme Goods: you are subscribed again" in answer
+    assert suppressions(store.id) == {}
+    assert [e[0] for e in consent_events(store.id)] == ["opt_out", "opt_in"]
+
+
+def test_advanced_opt_out_type_is_trusted_and_twilio_answers_it(client, store, twilio, sendgrid):  # noqa: F811
+    use_real_providers(store, twilio, sendgrid)
+
+    def post(body, sid, opt_out_type):
+        url = f"http://localhost/callbacks/twilio/{store.slug}/inbound"
+        params = {"MessageSid": sid, "AccountSid": "AC1", "From": PHONE, "To": "+14155550000", "Body": body,
+                  "OptOutType": opt_out_type}
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+        return client.post(url, data=params, headers={"X-Twilio-Signature": signature}).get_data(as_text=True)
+
+    assert post("ARRET", "SM-a1", "STOP") == EMPTY  # a merchant-defined keyword Twilio matched and confirmed
+    assert suppressions(store.id) == {("sms", PHONE): "opted out (STOP)"}
+    assert post("AIDE", "SM-a2", "HELP") == EMPTY  # Twilio sends the help text configured there
+    assert [e[0] for e in consent_events(store.id)] == ["opt_out", "help"]

@@ -32,3 +32,22 @@ def test_twiml_is_escaped_or_empty():
     assert keywords.twiml() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
     assert keywords.twiml("Tom & Jerry <shop>") == ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
                                                     'Tom &amp; Jerry &lt;shop&gt;</Message></Response>')
+
+
+@pytest.mark.parametrize("body, opt_out_type, action", [
+    ("REVOKE", None, OPT_OUT), ("optout", None, OPT_OUT),
+    ("ARRET", "STOP", OPT_OUT), ("Weer aan", "start", OPT_IN), ("AIDE", "HELP", HELP),  # Advanced Opt-Out keywords
+    ("ARRET", None, None), ("STOP", "", OPT_OUT), ("hello", "SOMETHING", None),
+])
+def test_twilio_opt_out_type_decides_when_present(body, opt_out_type, action):
+    assert keywords.classify_inbound(body, opt_out_type) == action
+
+
+def test_twilio_confirms_only_whole_keyword_texts():
+    assert keywords.answered_by_twilio(" stop ")
+    assert keywords.answered_by_twilio("Unstop")
+    assert keywords.answered_by_twilio("ARRET please", "STOP")
+    assert not keywords.answered_by_twilio("stop please")
+    assert not keywords.answered_by_twilio("Stop.")
+    assert "Reply START" in keywords.confirmation(OPT_OUT, "Acme Goods")
+    assert "Reply STOP" in keywords.confirmation(OPT_IN, "Acme Goods")

@@ -6,10 +6,12 @@ from xml.sax.saxutils import escape
 from webapp.consent.models import HELP, OPT_IN, OPT_OUT
 
 # Twilio's and the CTIA's standard keywords; anything else is an ordinary reply and changes nothing.
-OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 OPT_OUT_REASON = "opted out (STOP)"
+# Twilio's Advanced Opt-Out names the keyword class it matched (including merchant-defined keywords).
+OPT_OUT_TYPES = {"STOP": OPT_OUT, "START": OPT_IN, "HELP": HELP}
 _TRAILING = ".,!?;:'\"()"
 
 
@@ -29,6 +31,26 @@ def classify(body: str | None) -> str | None:
     if word in HELP_WORDS:
         return HELP
     return None
+
+
+def classify_inbound(body: str | None, opt_out_type: str | None = None) -> str | None:
+    """The action of an inbound text: Twilio's OptOutType when it sent one, else the first keyword."""
+    return OPT_OUT_TYPES.get((opt_out_type or "").strip().upper()) or classify(body)
+
+
+def answered_by_twilio(body: str | None, opt_out_type: str | None = None) -> bool:
+    """Whether Twilio itself confirms this opt-out / opt-in: it does when the whole text is one of its
+    keywords (case-insensitive), or whenever Advanced Opt-Out matched it; "stop please" it lets through."""
+    if (opt_out_type or "").strip():
+        return True
+    return (body or "").strip().upper() in OPT_OUT_WORDS | OPT_IN_WORDS
+
+
+def confirmation(action: str, store_name: str) -> str:
+    """Our own confirmation of an opt-out / opt-in that Twilio does not answer itself."""
+    if action == OPT_OUT:
+        return f"{store_name}: you are unsubscribed and will get no more messages here. Reply START to resubscribe."
+    return f"{store_name}: you are subscribed again. Reply STOP to unsubscribe."
 
 
 def sender(from_: str | None) -> tuple[str, str]:

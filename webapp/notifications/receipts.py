@@ -36,14 +36,16 @@ def find_notification(store_id: int, provider: str, provider_message_ids: str | 
                       notification_id: int | None = None) -> m.Notification | None:
     """The store's notification the provider knows by this id. A batch request gives all its messages
     one provider id, so the notification id the provider echoes back (custom args, user variables)
-    picks the right one; the provider id must still match, so a callback cannot reach another row."""
+    picks the right one; the provider id must still match, so a callback cannot reach another row.
+    An event without any provider id (rare) is matched by the echoed id alone, within the store and
+    provider: it comes from a webhook verified with the store's own credentials."""
     ids = [provider_message_ids] if isinstance(provider_message_ids, str) else list(provider_message_ids)
     ids = [i for i in ids if i]
-    if not ids:
+    if not ids and notification_id is None:
         return None
-    query = select(m.Notification).where(
-        m.Notification.store_id == store_id, m.Notification.provider == provider,
-        m.Notification.provider_message_id.in_(ids))
+    query = select(m.Notification).where(m.Notification.store_id == store_id, m.Notification.provider == provider)
+    if ids:
+        query = query.where(m.Notification.provider_message_id.in_(ids))
     if notification_id is not None:
         query = query.where(m.Notification.id == notification_id)
     return db.session.scalar(query.order_by(m.Notification.id).limit(1).with_for_update())

@@ -10,7 +10,7 @@ from webapp.channels.registry import channels
 from webapp.extensions import db
 from webapp.notifications import catalog
 from webapp.notifications.activity_query import FilterError, orders_and_customers, parse_filters, query_notifications
-from webapp.notifications.labels import message_type_label
+from webapp.notifications.labels import RECEIPT_EVENT_LABELS, message_type_label
 from webapp.notifications.models import STATUSES, Notification
 from webapp.notifications.sms_segments import GSM7, UCS2, sms_size
 from webapp.orders.models import Customer, Order
@@ -22,7 +22,7 @@ bp = Blueprint("activity", __name__)
 EVENT_LABELS = {
     "planned": "Planned", "queued": "Queued", "attempt": "Attempt", "retry": "Retry scheduled",
     "sent": "Sent", "delivered": "Delivered", "failed": "Failed", "suppressed": "Suppressed",
-    "skipped": "Skipped",
+    "skipped": "Skipped", **RECEIPT_EVENT_LABELS,
 }
 ENCODING_LABELS = {GSM7: "GSM-7", UCS2: "UCS-2 (Unicode)"}
 

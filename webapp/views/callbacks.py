@@ -89,20 +89,26 @@ def _twiml(message: str | None = None) -> Response:
 
 @bp.post("/twilio/<store_slug>/inbound")
 def twilio_inbound(store_slug: str):
-    """An incoming message to the store's number. Twilio answers STOP and START with its own standard
-    confirmation, so those get an empty response; HELP gets the store's help text."""
+    """An incoming message to the store's number. Twilio answers its own STOP and START keywords with its
+    standard confirmation, so those get an empty response (only a keyword Twilio let through, such as
+    "stop please", gets our confirmation); HELP gets the store's help text."""
     store = store_from_url_or_404(store_slug)
     if not _twilio_verified(store.id):
         return Response(keywords.twiml(), status=401, content_type="text/xml; charset=utf-8")
     params = request.form.to_dict()
-    body = params.get("Body", "")
-    action = keywords.classify(body)
+    body, opt_out_type = params.get("Body", ""), params.get("OptOutType")
+    action = keywords.classify_inbound(body, opt_out_type)
     channel, address = keywords.sender(params.get("From"))
-    help_reply = keywords.help_text(store.name, store.sms_help_text) if action == HELP else None
+    if action == HELP:  # Advanced Opt-Out (OptOutType) sends the help text configured at Twilio itself
+        reply = None if opt_out_type else keywords.help_text(store.name, store.sms_help_text)
+    elif action is not None and not keywords.answered_by_twilio(body, opt_out_type):
+        reply = keywords.confirmation(action, store.name)  # "stop please": Twilio neither blocks nor confirms
+    else:
+        reply = None
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
     if action is None or not address or not first_seen(store.id, "twilio-inbound", sid):
         db.session.rollback()
-        return _twiml(help_reply)  # a replay of HELP answers the same, and records nothing again
+        return _twiml(reply if address else None)  # a replay answers the same and records nothing again
     word = keywords.keyword(body)
     source = "twilio inbound"
     if action == OPT_OUT:
@@ -112,7 +118,7 @@ def twilio_inbound(store_slug: str):
     else:
         record(store.id, channel, address, HELP, source, word)
     db.session.commit()
-    return _twiml(help_reply)
+    return _twiml(reply)
 
 
 # --- SendGrid Event Webhook ----------------------------------------------------------------------------------
@@ -120,6 +126,12 @@ def twilio_inbound(store_slug: str):
 SENDGRID_EVENTS = {"delivered": "delivered", "dropped": "dropped", "deferred": "deferred", "spamreport": "complained",
                    "open": "opened", "click": "clicked", "unsubscribe": "unsubscribed",
                    "group_unsubscribe": "unsubscribed"}
+
+
+def _bare_public_key(value) -> str:
+    """The base64 key as SendGrid shows it, also when pasted as PEM or wrapped over several lines."""
+    lines = str(value or "").strip().splitlines()
+    return "".join(line.strip() for line in lines if line.strip() and not line.strip().startswith("-----"))
 
 
 def _sendgrid_verified(store_id: int, payload: str) -> bool:
@@ -131,7 +143,7 @@ def _sendgrid_verified(store_id: int, payload: str) -> bool:
         return False
     webhook = EventWebhook()
     for row in _configs(store_id, "sendgrid"):
-        key = ((row.settings or {}).get("event_webhook_public_key") or "").strip()
+        key = _bare_public_key((row.settings or {}).get("event_webhook_public_key"))
         if not key:
             continue
         try:
@@ -169,11 +181,14 @@ def sendgrid_events(store_slug: str):
         if not isinstance(event, dict):
             continue
         outcome, detail = _sendgrid_outcome(event)
+        # sg_message_id is the X-Message-Id we stored, followed by ".filter…"; custom_args echo notification_id.
         message_id = str(event.get("sg_message_id") or "").split(".", 1)[0]
-        if not outcome or not message_id or not first_seen(store.id, "sendgrid", str(event.get("sg_event_id") or "")):
+        notification_id = echoed_notification_id(event.get("notification_id"))
+        if not outcome or not (message_id or notification_id) or not first_seen(
+                store.id, "sendgrid", str(event.get("sg_event_id") or "")):
             continue
         changed += apply_receipt(store.id, "sendgrid", message_id, outcome, detail, commit=False,
-                                 notification_id=echoed_notification_id(event.get("notification_id")))
+                                 notification_id=notification_id)
     db.session.commit()
     return _result(changed)
 
@@ -210,7 +225,9 @@ def mailgun_event(store_slug: str):
     if not isinstance(signature, dict) or not _mailgun_verified(store.id, signature):
         return {"status": "forbidden"}, 403
     data = body.get("event-data") if isinstance(body.get("event-data"), dict) else {}
-    if not first_seen(store.id, "mailgun", str(signature.get("token"))):
+    # A replayed token is refused; a retried event (Mailgun signs each attempt anew) is known by its id.
+    if not (first_seen(store.id, "mailgun", str(signature.get("token")))
+            and first_seen(store.id, "mailgun-event", str(data.get("id") or ""))):
         db.session.rollback()
         return {"status": "ignored"}, 200
     outcome = _mailgun_outcome(data)
@@ -262,12 +279,23 @@ def _ses_receipts(store_id: int, event: dict) -> int:
 
 
 def _match_recipients(store_id: int, message_id: str, recipients: list) -> list[str]:
-    """The bounced / complained addresses, spelled as the notification's recipient when it is one of them."""
+    """Of the bounced / complained addresses, only the notification's own recipient: an event may not
+    suppress addresses the store never sent that message to."""
     from webapp.notifications.receipts import find_notification
 
     row = find_notification(store_id, "ses", message_id)
     own = row.recipient if row else ""
-    return [own if own and str(r).lower() == own.lower() else str(r) for r in recipients if r] or ([own] if own else [])
+    return [own] if own and any(str(r).lower() == own.lower() for r in recipients if r) else []
+
+
+def _ses_topic_arns(store_id: int) -> set[str]:
+    """The SNS topics the store's SES configs name (setting sns_topic_arn, several separated by commas or
+    spaces). Only those topics are confirmed and heard: a valid SNS signature proves only that some
+    AWS account sent the message."""
+    arns: set[str] = set()
+    for row in _configs(store_id, "ses"):
+        arns.update(str((row.settings or {}).get("sns_topic_arn") or "").replace(",", " ").split())
+    return arns
 
 
 @bp.post("/ses/<store_slug>")
@@ -279,6 +307,9 @@ def ses_event(store_slug: str):
         sns.verify(message)
     except (ValueError, sns.SNSVerificationError) as error:
         log.info("SES callback for store %s rejected: %s", store.id, error)
+        return {"status": "forbidden"}, 403
+    if message.get("TopicArn") not in _ses_topic_arns(store.id):
+        log.info("SES callback for store %s from topic %s refused", store.id, message.get("TopicArn"))
         return {"status": "forbidden"}, 403
     if message["Type"] == "SubscriptionConfirmation":
         try:

@@ -41,6 +41,9 @@ SPEC = ProviderSpec("ses", "Amazon SES", ("email",), (
     ConfigField("secret_access_key", "Secret access key", secret=True),
     ConfigField("from_email", "Sender address (a verified identity)"),
     ConfigField("configuration_set", "Configuration set", required=False),
+    # Only events from these topics are heard at /callbacks/ses/<store>: anyone can sign SNS messages
+    # from their own AWS account, so the topic is what ties an event to this store's SES.
+    ConfigField("sns_topic_arn", "SNS topic ARN(s) for delivery events (comma-separated)", required=False),
 ))
 LABEL = "Amazon SES"
 MAX_REASON = 300
