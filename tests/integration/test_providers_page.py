@@ -423,6 +423,7 @@ def test_in_production_the_page_takes_only_https_base_urls(client, login_as, sto
                     headers=HX)
     assert response.status_code == 422 and "must start with https://." in response.get_data(as_text=True)
     assert rows(store) == []
-    ok = post(client, f"{PAGE}/channels/email", {**SENDGRID_FIELDS, "base_url": "https://api.eu.sendgrid.com"},
+    # A public address (a literal one: this machine has no public DNS) is accepted.
+    ok = post(client, f"{PAGE}/channels/email", {**SENDGRID_FIELDS, "base_url": "https://93.184.215.14"},
               headers=HX)
-    assert ok.status_code == 200 and rows(store)[0].base_url == "https://api.eu.sendgrid.com"
+    assert ok.status_code == 200 and rows(store)[0].base_url == "https://93.184.215.14"

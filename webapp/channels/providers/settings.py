@@ -80,6 +80,7 @@ def configure_provider(store_id: int, channel: str, code: str, values: dict[str,
         raise ProviderSettingsError(f"Too long (at most {MAX_VALUE_LENGTH} characters): {', '.join(too_long)}.",
                                     tuple(k for k, v in values.items() if len(v or "") > MAX_VALUE_LENGTH))
     _check_base_url(base_url)
+    _check_destinations(values, base_url, fields)
     row = db.session.scalar(select(ProviderConfig).where(ProviderConfig.store_id == store_id,
                                                          ProviderConfig.channel == channel,
                                                          ProviderConfig.provider == code))
@@ -116,6 +117,25 @@ def _check_base_url(base_url: str | None) -> None:
     if len(base_url) > MAX_BASE_URL_LENGTH:
         raise ProviderSettingsError(f"The API base URL is too long (at most {MAX_BASE_URL_LENGTH} characters).",
                                     ("base_url",))
+
+
+def _check_destinations(values: dict[str, str], base_url: str | None, fields: dict) -> None:
+    from flask import current_app
+
+    from webapp.channels.providers.egress import DESTINATION_FIELDS, PrivateDestination, check_public
+
+    if current_app.config.get("APP_ENV") != "production":
+        return
+    targets = {"base_url": base_url} | {k: v for k, v in values.items() if k in DESTINATION_FIELDS}
+    for name, value in targets.items():
+        if not value:
+            continue
+        try:
+            check_public(value)
+        except PrivateDestination as error:
+            label = "API base URL" if name == "base_url" else fields[name].label
+            raise ProviderSettingsError(f"{label}: {error}; only public internet addresses are allowed.",
+                                        (name,)) from None
 
 
 def _secrets(row: ProviderConfig) -> dict:
