@@ -26,7 +26,9 @@ def rotate_all() -> dict[str, int]:
     counts: dict[str, int] = {}
     try:
         for model, column in ENCRYPTED_COLUMNS:
-            rows = db.session.scalars(select(model).where(getattr(model, column).is_not(None))).all()
+            # Locked, so a provider saved meanwhile is not overwritten with its old secret.
+            rows = db.session.scalars(select(model).where(getattr(model, column).is_not(None))
+                                      .with_for_update()).all()
             for row in rows:
                 setattr(row, column, vault().rotate(getattr(row, column)))
             counts[f"{model.__tablename__}.{column}"] = len(rows)
