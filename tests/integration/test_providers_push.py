@@ -18,6 +18,7 @@ from webapp.channels.providers.base import (
     PermanentProviderError,
     ProviderConfigError,
     RateLimitedError,
+    RecipientGone,
     RecipientNotServed,
     SendResult,
     TransientProviderError,
@@ -179,8 +180,10 @@ def test_fcm_quota_exceeded_is_rate_limited_with_retry_after(fcm):
 
 @pytest.mark.parametrize("token, code", [(UNREGISTERED_TOKEN, "UNREGISTERED"), (INVALID_TOKEN, "INVALID_ARGUMENT")])
 def test_fcm_unregistered_or_invalid_tokens_are_permanent(fcm, token, code):
-    with pytest.raises(PermanentProviderError, match=code):
+    with pytest.raises(PermanentProviderError, match=code) as raised:
         fcm_provider(fcm).send(push(f"fcm:{token}"))
+    # An unregistered token is gone for good (delivery then forgets the device); an invalid argument is not.
+    assert isinstance(raised.value, RecipientGone) == (code == "UNREGISTERED")
 
 
 def test_fcm_does_not_serve_apns_devices(fcm):
@@ -200,7 +203,7 @@ def test_fcm_batch_sends_each_message_and_reports_each_outcome_in_order(fcm):
     outcomes = fcm_provider(fcm).send_batch(messages)
 
     assert len(outcomes) == 6
-    assert [type(o) for o in outcomes] == [SendResult, SendResult, PermanentProviderError, SendResult, SendResult,
+    assert [type(o) for o in outcomes] == [SendResult, SendResult, RecipientGone, SendResult, SendResult,
                                            RecipientNotServed]
     assert "UNREGISTERED" in str(outcomes[2])
     sent = {m["data"]["notification_id"]: m["token"] for m in fcm.messages}
@@ -358,8 +361,9 @@ def test_apns_server_errors_are_transient(apns, status, why):
 @pytest.mark.parametrize("device, why", [(fake_apns.UNREGISTERED_TOKEN, "Unregistered"),
                                          (fake_apns.WRONG_APP_TOKEN, "DeviceTokenNotForTopic")])
 def test_apns_unregistered_or_foreign_tokens_are_permanent(apns, device, why):
-    with pytest.raises(PermanentProviderError, match=why):
+    with pytest.raises(PermanentProviderError, match=why) as raised:
         apns_provider(apns).send(push(f"apns:{device}"))
+    assert isinstance(raised.value, RecipientGone) == (why == "Unregistered")
 
 
 def test_apns_bad_device_token_answer_is_permanent(apns):

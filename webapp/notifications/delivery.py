@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from webapp.channels import circuit
 from webapp.channels.providers.base import (
@@ -23,6 +23,7 @@ from webapp.channels.providers.base import (
     ProviderConfigError,
     ProviderError,
     RateLimitedError,
+    RecipientGone,
     RecipientNotServed,
     SendResult,
     TransientProviderError,
@@ -256,6 +257,8 @@ def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, c
         return "next-provider"
     if isinstance(result, PermanentProviderError):
         _event(row, "attempt", f"rejected: {result}", code)
+        if isinstance(result, RecipientGone):
+            _forget_address(row)
         return _finish(row, m.FAILED, f"{code}: {result}", kind="failed")
     if count_failure:
         circuit.record_failure(row.store_id, row.channel, code)
@@ -266,6 +269,19 @@ def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, c
     else:
         _event(row, "attempt", str(result), code)
     return "next-provider"
+
+
+def _forget_address(row: m.Notification) -> None:
+    """A push token the provider says is gone is removed, so the customer's next push goes to a
+    device that still has the app (or is skipped) instead of failing the same way forever."""
+    if row.channel == "push" and ":" in row.recipient:
+        from webapp.orders.models import CustomerDevice
+
+        platform, token = row.recipient.split(":", 1)
+        db.session.execute(delete(CustomerDevice).where(CustomerDevice.store_id == row.store_id,
+                                                        CustomerDevice.platform == platform,
+                                                        CustomerDevice.token == token))
+        _event(row, "attempt", "device token removed: the app is no longer installed there")
 
 
 def _transient(row: m.Notification, code: str, error: TransientProviderError) -> str:

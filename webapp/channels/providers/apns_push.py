@@ -42,6 +42,7 @@ from webapp.channels.providers.base import (
     ProviderError,
     ProviderSpec,
     RateLimitedError,
+    RecipientGone,
     RecipientNotServed,
     SendResult,
     TransientProviderError,
@@ -202,5 +203,7 @@ class ApnsProvider:
             return TransientProviderError(why)
         if why_code in CONFIG_REASONS or status in (403, 404, 405):
             return ProviderConfigError(why)
-        # BadDeviceToken, DeviceTokenNotForTopic, Unregistered/ExpiredToken (410), PayloadTooLarge...
+        if status == 410:  # Unregistered / ExpiredToken: the app is gone from that device
+            return RecipientGone(why)
+        # BadDeviceToken, DeviceTokenNotForTopic, PayloadTooLarge...
         return PermanentProviderError(why)

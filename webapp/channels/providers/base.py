@@ -43,6 +43,10 @@ class PermanentProviderError(ProviderError):
     """Invalid recipient, rejected content: retrying cannot help."""
 
 
+class RecipientGone(PermanentProviderError):
+    """The address no longer exists (an uninstalled app's push token): stop using it."""
+
+
 class ProviderConfigError(ProviderError):
     """Bad credentials or settings: this provider cannot send anything; fail over."""
 

@@ -46,6 +46,7 @@ from webapp.channels.providers.base import (
     ProviderError,
     ProviderSpec,
     RateLimitedError,
+    RecipientGone,
     RecipientNotServed,
     SendResult,
     TransientProviderError,
@@ -314,6 +315,8 @@ class FcmProvider:
         why = reason(LABEL, status, detail or response.text, (access_token,))
         if status == 401 and code != "THIRD_PARTY_AUTH_ERROR":
             _drop_token(self._account, access_token)  # revoked or expired early: the next send fetches a new one
+        if code == "UNREGISTERED":  # the app was uninstalled or the token expired
+            return RecipientGone(why)
         if code in PERMANENT_CODES:
             return PermanentProviderError(why)
         if code in CONFIG_CODES:
