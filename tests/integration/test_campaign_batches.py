@@ -105,3 +105,22 @@ def test_a_failed_batch_fails_over_to_the_next_provider_message_by_message(app, 
     run_worker()
     assert [status for status, provider, _ in statuses(ids)] == ["sent", "sent"]
     assert {provider for _, provider, _ in statuses(ids)} == {"sandbox"}
+
+
+def test_a_transient_batch_failure_is_retried_as_one_batch(app, store, batcher, monkeypatch):
+    from webapp.channels.providers.base import TransientProviderError
+
+    configure_provider(store.id, "email", "batcher", {})
+    failures = iter([True])
+
+    def flaky(self, messages):
+        self.calls.append(("batch", [m.recipient for m in messages]))
+        if next(failures, False):
+            return [TransientProviderError("HTTP 503")] * len(messages)
+        return [SendResult(f"batch-{m.notification_id}") for m in messages]
+
+    monkeypatch.setattr(BatchingProvider, "send_batch", flaky)
+    ids = queue_rows(store, ["a@example.com", "b@example.com", "c@example.com"])
+    run_worker()
+    assert [(kind, len(r)) for kind, r in batcher.calls] == [("batch", 3), ("batch", 3)]
+    assert {status for status, _, _ in statuses(ids)} == {"sent"}

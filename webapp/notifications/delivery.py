@@ -133,13 +133,14 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
                 row.provider_attempts += 1
             results = _send_batch(provider, code, [_message(row) for row in chunk])
             counted: set[int] = set()  # one failed request counts once against the provider's breaker
+            retries: list[tuple[int, float]] = []  # a failed batch is retried as one job, still a batch
             for row, result in zip(chunk, results, strict=True):
                 if isinstance(result, PermanentProviderError):
                     # Providers reject a whole request for one bad address: the one-by-one path below
                     # sends these singly on the same provider, so only the bad one fails.
                     row.provider_attempts -= 1
                     continue
-                status = _apply(row, code, result, count_failure=id(result) not in counted)
+                status = _apply(row, code, result, count_failure=id(result) not in counted, retries=retries)
                 counted.add(id(result))
                 if status == "next-provider":  # carried on one by one from the next provider
                     row.provider_index += 1
@@ -147,6 +148,10 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
                     continue
                 done.add(row.id)
                 outcomes[status] = outcomes.get(status, 0) + 1
+            if retries:
+                delay = max(seconds for _, seconds in retries)
+                enqueue_ids(MARKETING, [row_id for row_id, _ in retries], delay_seconds=delay,
+                            detail=f"batch retry in {delay:.1f}s")
     return done
 
 
@@ -244,7 +249,8 @@ def _attempt(row: m.Notification, code: str, provider) -> str:
     return _apply(row, code, result)
 
 
-def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, count_failure: bool = True) -> str:
+def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, count_failure: bool = True,
+           retries: list[tuple[int, float]] | None = None) -> str:
     """What one provider's answer means for the row: sent, retry later, fail, or next provider."""
     if isinstance(result, SendResult):
         circuit.record_success(row.store_id, row.channel, code)
@@ -263,7 +269,7 @@ def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, c
     if count_failure:
         circuit.record_failure(row.store_id, row.channel, code)
     if isinstance(result, TransientProviderError):
-        return _transient(row, code, result)
+        return _transient(row, code, result, retries)
     if isinstance(result, ProviderConfigError):
         _event(row, "attempt", f"configuration/auth error: {result}", code)
     else:
@@ -284,7 +290,10 @@ def _forget_address(row: m.Notification) -> None:
         _event(row, "attempt", "device token removed: the app is no longer installed there")
 
 
-def _transient(row: m.Notification, code: str, error: TransientProviderError) -> str:
+def _transient(row: m.Notification, code: str, error: TransientProviderError,
+               retries: list[tuple[int, float]] | None = None) -> str:
+    """Schedule the row's next try on this provider, or move on once its attempts are spent. With
+    `retries` given (a batch), the retry is collected there for one job instead of enqueued alone."""
     policy = retry_policy()
     label = "rate limited" if isinstance(error, RateLimitedError) else "temporary failure"
     _event(row, "attempt", f"{label}: {error}", code)
@@ -295,7 +304,10 @@ def _transient(row: m.Notification, code: str, error: TransientProviderError) ->
     row.next_attempt_at = utcnow() + timedelta(seconds=delay)
     _event(row, "retry", f"retry {row.provider_attempts + 1} in {delay:.1f}s", code)
     db.session.commit()
-    enqueue_ids(row.priority, [row.id], delay_seconds=delay, detail=f"retry in {delay:.1f}s")
+    if retries is not None:
+        retries.append((row.id, delay))
+    else:
+        enqueue_ids(row.priority, [row.id], delay_seconds=delay, detail=f"retry in {delay:.1f}s")
     return m.RETRYING
 
 
