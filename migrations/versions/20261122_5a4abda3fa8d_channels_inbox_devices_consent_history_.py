@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('cause', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('samples', sa.JSON(), nullable=True),
     sa.Column('first_at', webapp.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_at', webapp.dbtypes.UTCDateTime(timezone=True), nullable=False),

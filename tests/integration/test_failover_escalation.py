@@ -175,7 +175,10 @@ def test_marketing_and_rejected_recipients_do_not_page_anyone(app, store):
     assert db.session.query(EscalationAlert).count() == 0
 
 
-def test_an_alert_with_no_working_ops_provider_is_recorded_as_failed(app, client, store, sendgrid, servers):
+def test_an_ops_channel_that_stays_down_is_retried_then_the_alert_is_marked_failed(app, client, store, sendgrid,
+                                                                                     servers):
+    from webapp.notifications.escalation import MAX_SEND_ATTEMPTS, send_alert
+
     app.config.update(ALERT_GROUP_SECONDS=0.0)
     dead_ops = servers(lambda request: Reply(500, {}))
     connect_sources(store)
@@ -186,7 +189,27 @@ def test_an_alert_with_no_working_ops_provider_is_recorded_as_failed(app, client
     cancel_orders(client, store, 1, "C")
     run_worker()
     [alert] = db.session.query(EscalationAlert).all()
-    assert alert.status == "failed" and "HTTP 500" in alert.error
+    assert (alert.status, alert.attempts) == ("open", 1) and "HTTP 500" in alert.error  # retry scheduled
+    for _ in range(MAX_SEND_ATTEMPTS - 1):
+        send_alert(alert.id)
+    db.session.expire_all()
+    alert = db.session.get(EscalationAlert, alert.id)
+    assert (alert.status, alert.attempts) == ("failed", MAX_SEND_ATTEMPTS)
+    assert len(dead_ops.requests) == MAX_SEND_ATTEMPTS
+
+
+def test_a_misconfigured_ops_channel_fails_the_alert_at_once(app, client, store, sendgrid, servers):
+    app.config.update(ALERT_GROUP_SECONDS=0.0)
+    refusing = servers(lambda request: Reply(401, {"error": "bad signature"}))
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", ("email",))
+    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
+                       base_url=sendgrid.url)
+    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=refusing.url)
+    cancel_orders(client, store, 1, "M")
+    run_worker()
+    [alert] = db.session.query(EscalationAlert).all()
+    assert (alert.status, alert.attempts) == ("failed", 1)
 
 
 def test_a_group_is_sent_once_even_when_its_job_runs_twice(app, client, store, sendgrid, servers):

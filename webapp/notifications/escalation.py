@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from webapp.channels.providers.base import OutboundMessage, ProviderError
+from webapp.channels.providers.base import OutboundMessage, ProviderError, TransientProviderError
 from webapp.channels.registry import get_channel
 from webapp.consent.policy import MARKETING
 from webapp.extensions import db
@@ -26,6 +26,8 @@ from webapp.timeutil import utcnow
 log = logging.getLogger(__name__)
 ALERT_JOB = "jobs.alerts.send_alert"
 MAX_SAMPLES = 5
+MAX_SEND_ATTEMPTS = 3  # an ops channel that stays down this many tries marks the alert failed
+RETRY_SECONDS = 30.0
 OPEN, SENDING, SENT, FAILED = "open", "sending", "sent", "failed"
 
 
@@ -79,13 +81,15 @@ def _schedule_after_commit(alert: m.EscalationAlert) -> None:
         schedule(alert.id)
 
 
-def schedule(alert_id: int) -> None:
-    """Queue the alert job at the end of the grouping window; the sweep retries if Redis is away."""
+def schedule(alert_id: int, delay: float | None = None) -> None:
+    """Queue the alert job at the end of the grouping window (or after `delay` for a retry); the
+    sweep re-enqueues it if Redis is away."""
     from datetime import timedelta
 
     from webapp.notifications.queueing import queue
 
-    delay = current_app.config.get("ALERT_GROUP_SECONDS", 60.0)
+    if delay is None:
+        delay = current_app.config.get("ALERT_GROUP_SECONDS", 60.0)
     try:
         q = queue("critical")
         if delay > 0:
@@ -110,15 +114,17 @@ def send_alert(alert_id: int) -> str:
         return "not-open"
     alert = db.session.get(m.EscalationAlert, alert_id, populate_existing=True)
     message = OutboundMessage(0, alert.store_id, "ops", "", _title(alert), _body(alert), f"alert-{alert.id}")
-    errors = []
+    errors, temporary = [], True  # temporary: every failure was one a later try could get past
     for code, provider in provider_chain(alert.store_id, "ops"):
         if isinstance(provider, Exception):
             errors.append(f"{code}: misconfigured: {provider}")
+            temporary = False
             continue
         try:
             result = provider.send(message)
         except ProviderError as error:
             errors.append(f"{code}: {error}")
+            temporary = temporary and isinstance(error, TransientProviderError)
             continue
         except Exception as unexpected:  # a provider bug must not leave the alert half-sent
             log.exception("ops provider %s raised unexpectedly for alert %s", code, alert.id)
@@ -128,7 +134,13 @@ def send_alert(alert_id: int) -> str:
         alert.error = "; ".join(errors) or None
         db.session.commit()
         return f"sent via {code} ({result.provider_message_id})"
-    alert.status, alert.error = FAILED, "; ".join(errors)[:2000] or "no ops provider"
+    alert.error, alert.attempts = "; ".join(errors)[:2000] or "no ops provider", alert.attempts + 1
+    if temporary and errors and alert.attempts < MAX_SEND_ATTEMPTS:
+        alert.status = OPEN  # the ops channel is down for now: try again later (the group stays closed)
+        db.session.commit()
+        schedule(alert.id, delay=RETRY_SECONDS * 2 ** (alert.attempts - 1))
+        return "retrying"
+    alert.status = FAILED
     db.session.commit()
     log.error("escalation alert %s could not be sent: %s", alert.id, alert.error)
     return "failed"
@@ -163,7 +175,9 @@ def sweep_alerts() -> int:
 
     window = current_app.config.get("ALERT_GROUP_SECONDS", 60.0)
     cutoff = utcnow() - timedelta(seconds=window + current_app.config.get("SWEEP_REQUEUE_AFTER", 30))
+    # Groups still collecting (open_key set) whose job never ran; a retrying alert waits for its own job.
     ids = db.session.scalars(select(m.EscalationAlert.id).where(m.EscalationAlert.status == OPEN,
+                                                                m.EscalationAlert.open_key.is_not(None),
                                                                 m.EscalationAlert.first_at < cutoff).limit(50)).all()
     for alert_id in ids:
         try:

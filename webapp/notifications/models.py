@@ -180,6 +180,7 @@ class EscalationAlert(db.Model):
     cause: Mapped[str] = mapped_column(Text)  # human-readable: which providers failed how
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, sending, sent, failed
     count: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # tries to send the alert
     # Up to a few failed notifications: [{"notification_id", "order", "error"}]
     samples: Mapped[list | None] = mapped_column(JSON)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
