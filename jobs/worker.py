@@ -52,7 +52,12 @@ class AppWorker(SimpleWorker):
                 wait = min(wait * 2, self.max_connection_wait_time)
 
     def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
+        try:
+            super().run_maintenance_tasks()
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            # RQ's registry clean-up does not survive Redis going away mid-way; the next run redoes it.
+            log.warning("RQ maintenance skipped, Redis unreachable: %s", error)
+            return
         self.sweep()
 
     def sweep(self) -> int:
