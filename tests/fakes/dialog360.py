@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 D360_KEY = "d360-api-key-0123456789"
 
@@ -16,19 +16,12 @@ def graph_error(code: int, message: str, details: str, status: int = 400, error_
                                     "fbtrace_id": "AazB4-fake-trace"}}, headers or {})
 
 
-class FakeDialog360:
+class FakeDialog360(FakeApi):
     def __init__(self, allowed: set[str] | None = None, templates: set[str] = frozenset({"order_update"})):
-        self.messages: list[dict] = []
-        self.fail_with: Reply | None = None
+        super().__init__()
         # Test numbers may only message an allow-list of recipients (Meta error 131030).
         self.allowed = allowed
         self.templates = templates
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     def handle(self, request: Recorded) -> Reply:
         if request.headers.get("D360-API-KEY") != D360_KEY:
@@ -66,11 +59,5 @@ class FakeDialog360:
                            "messages": [{"id": message_id}]})
 
     def reset(self):
-        """Forget earlier requests and failures, so one server can serve a whole test module."""
-        self.messages.clear()
-        self.server.requests.clear()
-        self.fail_with = None
+        super().reset()
         self.allowed = None
-
-    def close(self):
-        self.server.close()

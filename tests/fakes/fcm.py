@@ -16,7 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 PROJECT_ID = "acme-shop-7f3a1"
 CLIENT_EMAIL = f"notifyhub@{PROJECT_ID}.iam.gserviceaccount.com"
@@ -46,24 +46,19 @@ def fcm_error(status: int, rpc_status: str, message: str, error_code: str | None
     return Reply(status, {"error": {"code": status, "message": message, "status": rpc_status, "details": details}})
 
 
-class FakeFcm:
+class FakeFcm(FakeApi):
+    """`fail_with` answers every send while set; `token_fail_with` every token request."""
+
     def __init__(self, project_id: str = PROJECT_ID):
+        super().__init__()
         self.project_id = project_id
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
         self.token_uri = f"{self.url}/token"
         self.service_account, self.public_key = make_service_account(self.token_uri, project_id)
         self.token_requests: list[dict] = []
         self.grants: list[dict] = []  # the verified JWT claims of each token request
-        self.messages: list[dict] = []
         self.issued: set[str] = set()
-        self.fail_with: Reply | None = None  # answers every send while set
         self.token_fail_with: Reply | None = None
         self._lock = threading.Lock()
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
 
     @property
     def sends(self) -> list[Recorded]:
@@ -76,12 +71,11 @@ class FakeFcm:
     def reset(self) -> None:
         """Forget earlier requests, issued tokens and failures, so one server can serve a whole module."""
         with self._lock:
-            self.server.requests.clear()
+            super().reset()
             self.token_requests.clear()
             self.grants.clear()
-            self.messages.clear()
             self.issued.clear()
-            self.fail_with = self.token_fail_with = None
+            self.token_fail_with = None
 
     def revoke_tokens(self) -> None:
         """Access tokens issued so far stop working (answer 401), as after a key is disabled."""
@@ -147,6 +141,3 @@ class FakeFcm:
             self.messages.append(message)
             name = f"projects/{self.project_id}/messages/0:17000000{len(self.messages):08d}%fake"
         return Reply(200, {"name": name})
-
-    def close(self) -> None:
-        self.server.close()

@@ -66,3 +66,50 @@ class FakeServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeApi:
+    """Base for a provider's fake API served by a FakeServer.
+
+    A subclass provides `handle(request: Recorded) -> Reply`, answering each request as the real API
+    would; while `fail_with` is set it should answer that Reply instead (where the real API would get
+    that far). It appends what it accepted to `messages`. The base gives `url`, `requests` (every
+    request received), `reset()` and `close()`. Subclasses set up extra state in their own __init__
+    after calling super().__init__(), and extend reset() if that state needs forgetting too.
+
+    With keep_alive=True the server speaks HTTP/1.1 and keeps connections open, as most real APIs do,
+    and `connections` counts the TCP connections it accepted (to check clients reuse them)."""
+
+    def __init__(self, keep_alive: bool = False):
+        self.messages: list = []
+        self.fail_with: Reply | None = None
+        self.connections = 0  # TCP connections accepted; counted only with keep_alive
+        self.server = FakeServer(self.handle)
+        self.url = self.server.url
+        if keep_alive:
+            httpd = self.server._server
+            # The handler class is made per FakeServer, so this changes only this fake's server.
+            httpd.RequestHandlerClass.protocol_version = "HTTP/1.1"
+            accept = httpd.process_request
+
+            def counting(request, client_address):
+                self.connections += 1
+                accept(request, client_address)
+
+            httpd.process_request = counting
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.server.requests
+
+    def handle(self, request: Recorded) -> Reply:  # pragma: no cover - subclasses answer
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget earlier requests and failures, so one server can serve a whole test module."""
+        self.messages.clear()
+        self.server.requests.clear()
+        self.fail_with = None
+
+    def close(self) -> None:
+        self.server.close()

@@ -1,34 +1,22 @@
 """A local stand-in for Mailgun's messages API (POST /v3/{domain}/messages), checking Basic auth
 `api:<key>` and the form fields, and answering like Mailgun: 200 {"id", "message"}, 401 "Forbidden",
-400 {"message": ...} for a bad address, 404 for an unknown domain."""
+400 {"message": ...} for a bad address, 404 for an unknown domain.
+
+With keep_alive=True the server speaks HTTP/1.1 and keeps connections open, as Mailgun does, and
+`connections` counts the TCP connections it accepted (to check clients reuse them)."""
 from __future__ import annotations
 
 import base64
 import json
 from urllib.parse import parse_qs
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 MAILGUN_DOMAIN = "mg.acme.test"
 MAILGUN_KEY = "key-0123456789abcdef0123456789abcdef"
 
 
-class FakeMailgun:
-    def __init__(self):
-        self.messages: list[dict[str, list[str]]] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
-
-    def reset(self) -> None:
-        self.messages.clear()
-        self.server.requests.clear()
-        self.fail_with = None
-
+class FakeMailgun(FakeApi):
     def handle(self, request: Recorded) -> Reply:
         expected = "Basic " + base64.b64encode(f"api:{MAILGUN_KEY}".encode()).decode()
         if request.headers.get("Authorization") != expected:
@@ -50,6 +38,3 @@ class FakeMailgun:
         message_id = f"<20261122.{len(self.messages) + 1}@{MAILGUN_DOMAIN}>"
         self.messages.append(form)
         return Reply(200, {"id": message_id, "message": "Queued. Thank you."})
-
-    def close(self) -> None:
-        self.server.close()

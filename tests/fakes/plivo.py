@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 PLIVO_AUTH_ID = "MAXXXXXXXXXXXXXXXXXX"
 PLIVO_TOKEN = "plivo-auth-token-0123456789"
@@ -17,17 +17,7 @@ def plivo_error(status: int, error: str) -> Reply:
     return Reply(status, {"api_id": str(uuid.uuid4()), "error": error})
 
 
-class FakePlivo:
-    def __init__(self):
-        self.messages: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
-
+class FakePlivo(FakeApi):
     def handle(self, request: Recorded) -> Reply:
         expected = "Basic " + base64.b64encode(f"{PLIVO_AUTH_ID}:{PLIVO_TOKEN}".encode()).decode()
         if request.headers.get("Authorization") != expected:
@@ -51,12 +41,3 @@ class FakePlivo:
         self.messages.append({**payload, "message_uuid": message_uuid})
         return Reply(202, {"api_id": str(uuid.uuid4()), "message": "message(s) queued",
                            "message_uuid": [message_uuid]})
-
-    def reset(self):
-        """Forget earlier requests and failures, so one server can serve a whole test module."""
-        self.messages.clear()
-        self.server.requests.clear()
-        self.fail_with = None
-
-    def close(self):
-        self.server.close()

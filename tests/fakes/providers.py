@@ -6,21 +6,15 @@ import base64
 import json
 from urllib.parse import parse_qs
 
-from tests.fakes.http import FakeServer, Reply
+from tests.fakes.http import FakeApi, Reply
 
 TWILIO_SID = "AC00000000000000000000000000000001"
 TWILIO_TOKEN = "twilio-auth-token-0123456789"
 SENDGRID_KEY = "SG.test-key.0123456789abcdef"
 
 
-class FakeTwilio:
+class FakeTwilio(FakeApi):
     """POST /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP Basic auth SID:token, form body."""
-
-    def __init__(self):
-        self.messages: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
 
     def handle(self, request):
         expected_auth = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
@@ -43,33 +37,16 @@ class FakeTwilio:
                            "messaging_service_sid": form.get("MessagingServiceSid"),
                            "uri": f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/{sid}.json"})
 
-    def close(self):
-        self.server.close()
 
-
-class FakeSendGrid:
+class FakeSendGrid(FakeApi):
     """POST /v3/mail/send with `Authorization: Bearer <key>` and a JSON body; 202 and X-Message-Id.
 
     With keep_alive=True the server speaks HTTP/1.1 and keeps connections open, as SendGrid does, and
     `connections` counts the TCP connections it accepted (to check clients reuse them)."""
 
     def __init__(self, keep_alive: bool = False):
-        self.mails: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.connections = 0
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-        if keep_alive:
-            httpd = self.server._server
-            # The handler class is made per FakeServer, so this changes only this fake's server.
-            httpd.RequestHandlerClass.protocol_version = "HTTP/1.1"
-            accept = httpd.process_request
-
-            def counting(request, client_address):
-                self.connections += 1
-                accept(request, client_address)
-
-            httpd.process_request = counting
+        super().__init__(keep_alive)
+        self.mails: list[dict] = self.messages  # the same list: SendGrid sends mails
 
     def handle(self, request):
         if request.headers.get("Authorization") != f"Bearer {SENDGRID_KEY}":
@@ -85,6 +62,3 @@ class FakeSendGrid:
         mail = json.loads(request.body)
         self.mails.append(mail)
         return Reply(202, b"", {"X-Message-Id": f"sg-{len(self.mails)}"})
-
-    def close(self):
-        self.server.close()

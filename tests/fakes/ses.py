@@ -1,11 +1,14 @@
 """A local stand-in for Amazon SES API v2 SendEmail (POST /v2/email/outbound-emails), checking the
 SigV4 Authorization header's credential scope and the JSON body, and answering like SES: 200
-{"MessageId": ...}, or an error with the `x-amzn-ErrorType` header and {"message": ...}."""
+{"MessageId": ...}, or an error with the `x-amzn-ErrorType` header and {"message": ...}.
+
+With keep_alive=True the server speaks HTTP/1.1 and keeps connections open, as SES does, and
+`connections` counts the TCP connections it accepted (to check clients reuse them)."""
 from __future__ import annotations
 
 import json
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 SES_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SES_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -17,21 +20,10 @@ def ses_error(status: int, code: str, message: str, headers: dict[str, str] | No
     return Reply(status, {"message": message}, {"x-amzn-ErrorType": code, **(headers or {})})
 
 
-class FakeSes:
-    def __init__(self):
-        self.emails: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
-
-    def reset(self) -> None:
-        self.emails.clear()
-        self.server.requests.clear()
-        self.fail_with = None
+class FakeSes(FakeApi):
+    def __init__(self, keep_alive: bool = False):
+        super().__init__(keep_alive)
+        self.emails: list[dict] = self.messages  # the same list: SES sends emails
 
     def handle(self, request: Recorded) -> Reply:
         auth = request.headers.get("Authorization", "")
@@ -56,6 +48,3 @@ class FakeSes:
         message_id = f"0100018c-{len(self.emails) + 1:08d}-ses"
         self.emails.append({**body, "MessageId": message_id})
         return Reply(200, {"MessageId": message_id})
-
-    def close(self) -> None:
-        self.server.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 SLACK_TOKEN = "xoxb-1234567890-0987654321-SlackBotTokenSecret01"
 SLACK_CHANNEL = "C0OPSALERTS"
@@ -43,25 +43,7 @@ def _json(request: Recorded):
         return None
 
 
-class _Fake:
-    def __init__(self):
-        self.messages: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
-
-    def handle(self, request: Recorded) -> Reply:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def close(self):
-        self.server.close()
-
-
-class FakeSlack(_Fake):
+class FakeSlack(FakeApi):
     """POST /api/chat.postMessage (Bearer bot token, JSON) answering HTTP 200 {"ok": ...}, and
     POST /services/T…/B…/… incoming webhooks answering 200 "ok" or a plain-text error code."""
 
@@ -105,7 +87,7 @@ class FakeSlack(_Fake):
         return Reply(200, b"ok")
 
 
-class FakeTeams(_Fake):
+class FakeTeams(FakeApi):
     """A Workflows (Power Automate) webhook: POST the signed trigger URL with the Adaptive Card
     "message" envelope; 202 Accepted and a run id. `legacy = True` answers like an Office 365
     connector webhook instead: 200 with the body "1"."""
@@ -144,7 +126,7 @@ class FakeTeams(_Fake):
         return Reply(202, b"", {"x-ms-workflow-run-id": f"08584{len(self.messages):015d}CU00"})
 
 
-class FakeDiscord(_Fake):
+class FakeDiscord(FakeApi):
     """POST /api/webhooks/{id}/{token}?wait=true, JSON; 200 with the message object."""
 
     def handle(self, request):
@@ -179,7 +161,7 @@ class FakeDiscord(_Fake):
                            "timestamp": "2026-11-22T10:00:00.000000+00:00", "mentions": [], "embeds": []})
 
 
-class FakeGoogleChat(_Fake):
+class FakeGoogleChat(FakeApi):
     """POST /v1/spaces/{space}/messages?key=…&token=…, JSON UTF-8; 200 with the Message resource."""
 
     def handle(self, request):
@@ -209,7 +191,7 @@ class FakeGoogleChat(_Fake):
                            "thread": {"name": f"spaces/{GCHAT_SPACE}/threads/t{len(self.messages)}"}})
 
 
-class FakeTelegram(_Fake):
+class FakeTelegram(FakeApi):
     """POST /bot{token}/sendMessage, JSON {chat_id, text}; {"ok": true, "result": Message}."""
 
     def handle(self, request):
@@ -244,7 +226,7 @@ class FakeTelegram(_Fake):
             "chat": {"id": int(TELEGRAM_CHAT), "title": "Acme ops", "type": "supergroup"}}})
 
 
-class FakePagerDuty(_Fake):
+class FakePagerDuty(FakeApi):
     """POST /v2/enqueue, JSON event; 202 {"status": "success", "message": "Event processed", "dedup_key"}."""
 
     def handle(self, request):

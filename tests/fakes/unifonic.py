@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 UNIFONIC_APP_SID = "unifonic-appsid-0123456789"
 UNIFONIC_SENDER = "ACME"
@@ -14,17 +14,7 @@ def unifonic_error(code: str, message: str, status: int = 200) -> Reply:
     return Reply(status, {"success": False, "message": message, "errorCode": code, "data": {}})
 
 
-class FakeUnifonic:
-    def __init__(self):
-        self.messages: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
-
+class FakeUnifonic(FakeApi):
     def handle(self, request: Recorded) -> Reply:
         if request.method != "POST" or request.path != "/rest/SMS/messages":
             return Reply(404, {"success": False, "message": "Not found", "errorCode": "", "data": {}})
@@ -52,12 +42,3 @@ class FakeUnifonic:
             "MessageID": message_id, "CorrelationID": form.get("CorrelationID", ""), "Status": "Sent",
             "NumberOfUnits": 1, "Cost": 0.05, "Balance": 100, "Recipient": recipient,
             "TimeCreated": "2024-05-06 14:06:25.979", "CurrencyCode": "SAR"}})
-
-    def reset(self):
-        """Forget earlier requests and failures, so one server can serve a whole test module."""
-        self.messages.clear()
-        self.server.requests.clear()
-        self.fail_with = None
-
-    def close(self):
-        self.server.close()

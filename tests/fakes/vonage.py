@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.fakes.http import FakeApi, Recorded, Reply
 
 VONAGE_KEY = "a1b2c3d4"
 VONAGE_SECRET = "vonage-secret-0123456789"
@@ -17,17 +17,7 @@ def vonage_answer(status: str, error_text: str = "", **fields) -> dict:
     return {"message-count": "1", "messages": [part]}
 
 
-class FakeVonage:
-    def __init__(self):
-        self.messages: list[dict] = []
-        self.fail_with: Reply | None = None
-        self.server = FakeServer(self.handle)
-        self.url = self.server.url
-
-    @property
-    def requests(self) -> list[Recorded]:
-        return self.server.requests
-
+class FakeVonage(FakeApi):
     def handle(self, request: Recorded) -> Reply:
         if request.method != "POST" or request.path != "/sms/json":
             return Reply(404, {"type": "https://developer.vonage.com/api-errors#not-found", "title": "Not Found"})
@@ -54,12 +44,3 @@ class FakeVonage:
         return Reply(200, vonage_answer("0", to=form["to"], **{"message-id": message_id,
                                                               "remaining-balance": "15.53590000",
                                                               "message-price": "0.03330000", "network": "302720"}))
-
-    def reset(self):
-        """Forget earlier requests and failures, so one server can serve a whole test module."""
-        self.messages.clear()
-        self.server.requests.clear()
-        self.fail_with = None
-
-    def close(self):
-        self.server.close()

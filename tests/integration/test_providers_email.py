@@ -136,6 +136,17 @@ def test_ses_leaves_out_an_unset_configuration_set_and_reuses_its_client(ses):
     assert "ConfigurationSetName" not in ses.requests[0].json()
 
 
+def test_ses_sends_reuse_one_keep_alive_connection():
+    fake = FakeSes(keep_alive=True)  # its own endpoint, so a client (and connection pool) of its own
+    try:
+        ses_provider(fake.url).send(message())
+        ses_provider(fake.url).send(message("bob@example.com", 43))  # a new provider object, same client
+        assert len(fake.emails) == 2
+        assert fake.connections == 1
+    finally:
+        fake.close()
+
+
 def test_ses_requires_its_settings():
     with pytest.raises(ProviderConfigError):
         build(SesProvider, {"region": SES_REGION, "from_email": SENDER}, None)
@@ -203,6 +214,17 @@ def test_mailgun_sends_the_documented_form(mailgun):
     assert parse_qs(request.body.decode()) == {"from": [f"Acme <{SENDER}>"], "to": ["ada@example.com"],
                                                "subject": [SUBJECT], "html": [BODY], "v:notification_id": ["42"]}
     assert result == SendResult(f"<20261122.1@{MAILGUN_DOMAIN}>")
+
+
+def test_mailgun_sends_reuse_one_keep_alive_connection():
+    fake = FakeMailgun(keep_alive=True)  # its own server: no pooled connection to it exists yet
+    try:
+        mailgun_provider(fake.url).send(message())
+        mailgun_provider(fake.url).send(message("bob@example.com", 43))  # a new provider object, same pool
+        assert len(fake.messages) == 2
+        assert fake.connections == 1
+    finally:
+        fake.close()
 
 
 def test_mailgun_wrong_key_fails_over_as_configuration(mailgun):
