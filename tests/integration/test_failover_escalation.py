@@ -51,6 +51,15 @@ def email_chain(store, sendgrid, backup_url):
     configure_provider(store.id, "email", "webhook", {"signing_secret": "s" * 20}, base_url=backup_url)
 
 
+def email_that_always_fails(store, sendgrid, ops_url: str) -> None:
+    """Cancellation emails through a SendGrid whose key is refused, and an ops channel at ops_url."""
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", ("email",))
+    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
+                       base_url=sendgrid.url)
+    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=ops_url)
+
+
 def cancel_orders(client, store, count: int, prefix: str) -> None:
     for i in range(count):
         response = post_shopify(client, store, "orders/cancelled",
@@ -149,11 +158,7 @@ def test_exhausting_every_provider_raises_one_grouped_alert_on_the_ops_channel(a
 def test_a_new_failure_after_the_alert_went_out_opens_a_new_group(app, client, store, sendgrid, servers):
     app.config.update(ALERT_GROUP_SECONDS=0.0)
     ops = servers()
-    connect_sources(store)
-    set_rule(store, "shopify", "cancelled", ("email",))
-    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
-                       base_url=sendgrid.url)
-    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=ops.url)
+    email_that_always_fails(store, sendgrid, ops_url=ops.url)
     cancel_orders(client, store, 1, "A")
     run_worker()
     cancel_orders(client, store, 1, "B")
@@ -181,11 +186,7 @@ def test_an_ops_channel_that_stays_down_is_retried_then_the_alert_is_marked_fail
 
     app.config.update(ALERT_GROUP_SECONDS=0.0)
     dead_ops = servers(lambda request: Reply(500, {}))
-    connect_sources(store)
-    set_rule(store, "shopify", "cancelled", ("email",))
-    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
-                       base_url=sendgrid.url)
-    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=dead_ops.url)
+    email_that_always_fails(store, sendgrid, ops_url=dead_ops.url)
     cancel_orders(client, store, 1, "C")
     run_worker()
     [alert] = db.session.query(EscalationAlert).all()
@@ -201,11 +202,7 @@ def test_an_ops_channel_that_stays_down_is_retried_then_the_alert_is_marked_fail
 def test_a_misconfigured_ops_channel_fails_the_alert_at_once(app, client, store, sendgrid, servers):
     app.config.update(ALERT_GROUP_SECONDS=0.0)
     refusing = servers(lambda request: Reply(401, {"error": "bad signature"}))
-    connect_sources(store)
-    set_rule(store, "shopify", "cancelled", ("email",))
-    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
-                       base_url=sendgrid.url)
-    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=refusing.url)
+    email_that_always_fails(store, sendgrid, ops_url=refusing.url)
     cancel_orders(client, store, 1, "M")
     run_worker()
     [alert] = db.session.query(EscalationAlert).all()
@@ -217,11 +214,7 @@ def test_a_group_is_sent_once_even_when_its_job_runs_twice(app, client, store, s
 
     app.config.update(ALERT_GROUP_SECONDS=60.0)  # the scheduled job stays in the future
     ops = servers()
-    connect_sources(store)
-    set_rule(store, "shopify", "cancelled", ("email",))
-    configure_provider(store.id, "email", "sendgrid", {"api_key": "SG.wrong-key-0000", "from_email": "o@acme.test"},
-                       base_url=sendgrid.url)
-    configure_provider(store.id, "ops", "webhook", {"signing_secret": "o" * 20}, base_url=ops.url)
+    email_that_always_fails(store, sendgrid, ops_url=ops.url)
     cancel_orders(client, store, 1, "D")
     run_worker()
     [alert] = db.session.query(EscalationAlert).all()
