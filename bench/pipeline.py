@@ -52,12 +52,13 @@ from jobs.maintenance import noop  # noqa: E402
 from jobs.worker import QUEUES, AppWorker  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.accounts.provisioning import create_store  # noqa: E402
+from webapp.channels.models import ProviderConfig  # noqa: E402
 from webapp.crypto import Vault  # noqa: E402
 from webapp.devserver import GUNICORN_OPTIONS  # noqa: E402
+from webapp.dispatch.models import Notification  # noqa: E402
 from webapp.events.integrations import set_secret  # noqa: E402
 from webapp.events.signatures import hmac_sha256_base64  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.notifications.models import Notification, ProviderConfig  # noqa: E402
 from webapp.notifications.rule_store import load_rules, save_rules  # noqa: E402
 from webapp.notifications.rules import RuleKey, RuleState  # noqa: E402
 from webapp.orders.models import Order  # noqa: E402

@@ -1,10 +1,14 @@
-"""One Flask app per worker process, and a decorator that runs a job inside its context."""
+"""One Flask app per worker process, a decorator that runs a job inside its context, and the
+RuntimeSettings built with that app, which jobs hand to the domain code they call."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
+
+from webapp import create_app
+from webapp.runtime import RuntimeSettings
 
 _app: Flask | None = None
 
@@ -12,8 +16,6 @@ _app: Flask | None = None
 def worker_app() -> Flask:
     global _app
     if _app is None:
-        from webapp import create_app
-
         _app = create_app()
     return _app
 
@@ -28,3 +30,8 @@ def with_app_context(job: Callable) -> Callable:
             return job(*args, **kwargs)
 
     return run
+
+
+def runtime_settings() -> RuntimeSettings:
+    """The settings of the app whose context the job runs in (built once, by create_app)."""
+    return current_app.extensions["runtime_settings"]

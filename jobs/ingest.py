@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from jobs.appcontext import with_app_context
-from webapp.events.bigcommerce_fetch import complete_event
+from webapp.pipeline.bigcommerce_fetch import complete_event
 
 
 @with_app_context

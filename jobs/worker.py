@@ -18,10 +18,10 @@ from flask import current_app, has_app_context
 from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
 
-from jobs.appcontext import worker_app
+from jobs.appcontext import runtime_settings, worker_app
+from webapp.pipeline.sweep import sweep
 
 QUEUES = ("critical", "transactional", "marketing")
-SWEEP_INTERVAL = 15
 log = logging.getLogger(__name__)
 
 
@@ -32,7 +32,7 @@ class AppWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         # Embedded in a process that already has an app (tests, benchmarks): use that one.
         self.app = current_app._get_current_object() if has_app_context() else worker_app()
-        interval = self.app.config.get("SWEEP_INTERVAL", SWEEP_INTERVAL)
+        interval = self.app.extensions["runtime_settings"].sweep_interval
         # Set outright: `rq worker` passes its own defaults (600 s, 420 s) explicitly. The TTL also
         # bounds the idle dequeue wait between maintenance runs (RQ blocks for TTL - 15 s).
         kwargs["maintenance_interval"] = interval
@@ -61,11 +61,9 @@ class AppWorker(SimpleWorker):
         self.sweep()
 
     def sweep(self) -> int:
-        from webapp.notifications.recovery import sweep
-
         try:
             with self.app.app_context():
-                return sweep()
+                return sweep(runtime_settings())
         except StopRequested:
             raise  # Ctrl-C / SIGTERM arrived mid-sweep: stop, the next worker sweeps again
         except Exception:

@@ -5,8 +5,9 @@ import itertools
 from decimal import Decimal
 
 from webapp.accounts.models import Store, User
+from webapp.customers.models import Customer
 from webapp.extensions import db
-from webapp.orders.models import Customer, Order
+from webapp.orders.models import Order
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery"

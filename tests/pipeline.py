@@ -9,10 +9,11 @@ from rq import Queue
 from sqlalchemy import select
 
 from jobs.worker import QUEUES, AppWorker
+from webapp.channels.models import SandboxMessage
+from webapp.dispatch.models import Notification
 from webapp.events.integrations import set_secret
 from webapp.events.signatures import hmac_sha256_base64
 from webapp.extensions import db
-from webapp.notifications.models import Notification, SandboxMessage
 from webapp.notifications.rule_store import load_rules, save_rules
 from webapp.notifications.rules import RuleKey, RuleState
 from webapp.redis_conn import get_redis

@@ -13,11 +13,14 @@ from sqlalchemy.orm import configure_mappers
 
 from webapp.config import load_config
 from webapp.extensions import csrf, db, login_manager, migrate
+from webapp.runtime import RuntimeSettings
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, config))
+    # Built once: domain code is handed this, never the config (see webapp/runtime.py).
+    app.extensions["runtime_settings"] = RuntimeSettings.from_config(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One INFO line per provider call drowns the worker log; errors still show.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -146,11 +149,11 @@ def _register_cli(app: Flask) -> None:
 
 def _register_template_globals(app: Flask) -> None:
     from webapp.accounts import permissions
-    from webapp.audit.presentation import action_label, describe_value
+    from webapp.views.read.audit_labels import action_label, describe_value
 
     app.jinja_env.globals["perm"] = permissions
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["audit_value"] = describe_value
-    from webapp.notifications.labels import channel_label, message_type_label
+    from webapp.views.read.labels import channel_label, message_type_label
 
     app.jinja_env.globals.update(channel_label=channel_label, message_type_label=message_type_label)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -141,9 +141,9 @@ def integrations_set(slug, source, secret, store_hash, api_token, api_base_url):
 @notifications.command("sweep")
 def notifications_sweep():
     """Re-enqueue notifications whose job was lost (workers also do this every 15 s)."""
-    from webapp.notifications.recovery import sweep
+    from webapp.pipeline.sweep import sweep
 
-    click.echo(f"Re-enqueued {sweep()} item(s).")
+    click.echo(f"Re-enqueued {sweep(current_app.extensions['runtime_settings'])} item(s).")
 
 
 @providers_group.command("set")
@@ -155,7 +155,7 @@ def notifications_sweep():
 @click.option("--disabled", is_flag=True, help="Save it switched off.")
 def providers_set(slug, channel, provider, fields, base_url, disabled):
     """Add or update PROVIDER for CHANNEL in store SLUG (appended to the failover order)."""
-    from webapp.channels.providers.settings import ProviderSettingsError, configure_provider
+    from webapp.channels.accounts import ProviderSettingsError, configure_provider
 
     values = {}
     for item in fields:
@@ -164,7 +164,8 @@ def providers_set(slug, channel, provider, fields, base_url, disabled):
             raise click.ClickException(f"--field takes KEY=VALUE, got “{item}”.")
         values[key.strip()] = value
     try:
-        row = configure_provider(store_by_slug(slug).id, channel, provider, values, base_url, enabled=not disabled)
+        row = configure_provider(store_by_slug(slug).id, channel, provider, values, base_url, enabled=not disabled,
+                                 production=current_app.extensions["runtime_settings"].production)
     except (ProvisioningError, ProviderSettingsError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{provider} set for {channel} in {slug} (position {row.position + 1}).")
@@ -174,7 +175,7 @@ def providers_set(slug, channel, provider, fields, base_url, disabled):
 @click.argument("slug")
 def providers_list(slug):
     """List a store's providers in failover order; secrets show only their last four characters."""
-    from webapp.channels.providers.settings import describe, list_providers
+    from webapp.channels.accounts import describe, list_providers
 
     try:
         store = store_by_slug(slug)

@@ -65,7 +65,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_SECONDS": int(env.get("LOGIN_LOCKOUT_SECONDS", "900")),
-        # Delivery and recovery timing (seconds); see webapp/notifications/delivery.py and recovery.py.
+        # Delivery and recovery timing (seconds), read once into webapp/runtime.py (see webapp/dispatch/).
         "RETRY_BASE_SECONDS": float(env.get("RETRY_BASE_SECONDS", "2")),
         "SWEEP_INTERVAL": int(env.get("SWEEP_INTERVAL", "15")),
         # Circuit breaker: a provider that failed this many times in a row is paused this long.

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from webapp.channels.models import ProviderConfig
 from webapp.crypto import vault
 from webapp.events.models import IntegrationSecret
 from webapp.extensions import db
-from webapp.notifications.models import ProviderConfig
 
 # Every encrypted column. A new one must be listed here, or rotation would leave it behind.
 ENCRYPTED_COLUMNS = (

@@ -3,8 +3,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from tests.factories import make_customer, make_order, make_store
+from webapp.dispatch.models import Notification, NotificationEvent
 from webapp.extensions import db
-from webapp.notifications.models import Notification, NotificationEvent
 
 _keys = itertools.count(1)
 

@@ -15,13 +15,14 @@ from sqlalchemy import select
 from tests.factories import make_customer
 from tests.fakes.sns import URL_PATTERN, FakeSNS
 from tests.pipeline import connect_sources, notifications, post_shopify, run_worker, set_rule, shopify_order
-from webapp.channels.providers.settings import ProviderSettingsError, configure_provider
-from webapp.consent.models import ConsentEvent
+from tests.runtime import reconfigure
+from webapp.channels.accounts import ProviderSettingsError, configure_provider
+from webapp.channels.models import ProviderConfig
+from webapp.channels.providers import sns
+from webapp.consent.models import ChannelSuppression, ConsentEvent, ProcessedCallback
 from webapp.crypto import vault
+from webapp.dispatch import models as m
 from webapp.extensions import db
-from webapp.notifications import models as m
-from webapp.notifications import sns
-from webapp.notifications.models import ChannelSuppression, ProcessedCallback, ProviderConfig
 
 BOB = "bob.norman@hostmail.com"
 
@@ -282,7 +283,7 @@ def fake_sns(app, store):
     from tests.fakes.sns import TOPIC_ARN
 
     fake = FakeSNS()
-    app.config["SNS_CERT_URL_PATTERN"] = URL_PATTERN
+    reconfigure(app, SNS_CERT_URL_PATTERN=URL_PATTERN)
     configure_provider(store.id, "email", "ses", {"region": "us-east-1", "access_key_id": "AKIAEXAMPLE0000",
                                                   "secret_access_key": "ses-secret-0123456789",
                                                   "from_email": "orders@acme.test", "sns_topic_arn": TOPIC_ARN})
@@ -348,7 +349,7 @@ def test_ses_rejects_forged_messages_and_foreign_certificates(client, store, fak
     assert client.post(f"/callbacks/ses/{store.slug}", data="nope").status_code == 403
     evil = fake_sns.subscription_confirmation(subscribe_url="https://evil.example/confirm")
     assert post_sns(client, store, evil).status_code == 403
-    app.config["SNS_CERT_URL_PATTERN"] = None
+    reconfigure(app, SNS_CERT_URL_PATTERN=None)
     assert post_sns(client, store, message).status_code == 403  # http://127.0.0.1 is no SNS host
     assert post_sns(client, store, message | {"SigningCertURL": "https://sns.us-east-1.amazonaws.com.evil.test/c.pem"}
                     ).status_code == 403
@@ -357,7 +358,7 @@ def test_ses_rejects_forged_messages_and_foreign_certificates(client, store, fak
 
 
 def test_sns_certificate_url_rule(app):
-    app.config["SNS_CERT_URL_PATTERN"] = None
+    reconfigure(app, SNS_CERT_URL_PATTERN=None)
     assert sns.url_allowed("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem")
     assert sns.url_allowed("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem")
     for url in ("http://sns.us-east-1.amazonaws.com/x.pem", "https://sns.us-east-1.amazonaws.com.evil.test/x.pem",

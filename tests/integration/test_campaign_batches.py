@@ -3,6 +3,7 @@ ones never do; what a batch leaves unsent carries on from the next provider."""
 import pytest
 
 from tests.pipeline import run_worker
+from webapp.channels.accounts import configure_provider
 from webapp.channels.providers.base import (
     ConfigField,
     PermanentProviderError,
@@ -11,10 +12,9 @@ from webapp.channels.providers.base import (
     SendResult,
 )
 from webapp.channels.providers.registry import providers
-from webapp.channels.providers.settings import configure_provider
+from webapp.dispatch.models import Notification
+from webapp.dispatch.queueing import enqueue_ids
 from webapp.extensions import db
-from webapp.notifications.models import Notification
-from webapp.notifications.queueing import enqueue_ids
 
 
 class BatchingProvider:

@@ -9,10 +9,11 @@ from jobs.worker import QUEUES, AppWorker
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.providers import SENDGRID_KEY, FakeSendGrid
 from tests.pipeline import connect_sources, notifications, post_shopify, run_worker, set_rule, shopify_order
+from tests.runtime import reconfigure, settings_of
 from webapp.channels import circuit
-from webapp.channels.providers.settings import configure_provider
+from webapp.channels.accounts import configure_provider
+from webapp.dispatch.models import EscalationAlert, NotificationEvent
 from webapp.extensions import db
-from webapp.notifications.models import EscalationAlert, NotificationEvent
 from webapp.redis_conn import get_redis
 
 
@@ -109,30 +110,30 @@ def test_an_unreachable_twilio_fails_over_instead_of_leaving_the_sms_in_sending(
 
 
 def test_the_breaker_probes_once_after_the_cool_down_and_closes_on_success(app, store):
-    app.config.update(CIRCUIT_FAILURE_THRESHOLD=2, CIRCUIT_COOLDOWN_SECONDS=0.2)
+    reconfigure(app, CIRCUIT_FAILURE_THRESHOLD=2, CIRCUIT_COOLDOWN_SECONDS=0.2)
     for _ in range(2):
-        circuit.record_failure(store.id, "sms", "twilio")
-    assert not circuit.allow(store.id, "sms", "twilio")
+        circuit.record_failure(store.id, "sms", "twilio", settings_of(app))
+    assert not circuit.allow(store.id, "sms", "twilio", settings_of(app))
     time.sleep(0.25)
     # Half-open: one probe goes through, every other caller keeps skipping.
-    assert circuit.allow(store.id, "sms", "twilio")
-    assert not circuit.allow(store.id, "sms", "twilio")
+    assert circuit.allow(store.id, "sms", "twilio", settings_of(app))
+    assert not circuit.allow(store.id, "sms", "twilio", settings_of(app))
     circuit.record_success(store.id, "sms", "twilio")
-    assert circuit.allow(store.id, "sms", "twilio")
+    assert circuit.allow(store.id, "sms", "twilio", settings_of(app))
     assert circuit.breaker_states(store.id) == {}
 
 
 def test_breakers_are_per_store_and_shared_through_redis(app, store):
-    app.config.update(CIRCUIT_FAILURE_THRESHOLD=1)
-    circuit.record_failure(store.id, "email", "sendgrid")
-    assert not circuit.allow(store.id, "email", "sendgrid")
-    assert circuit.allow(store.id + 1, "email", "sendgrid")
-    assert circuit.allow(store.id, "sms", "sendgrid")
+    reconfigure(app, CIRCUIT_FAILURE_THRESHOLD=1)
+    circuit.record_failure(store.id, "email", "sendgrid", settings_of(app))
+    assert not circuit.allow(store.id, "email", "sendgrid", settings_of(app))
+    assert circuit.allow(store.id + 1, "email", "sendgrid", settings_of(app))
+    assert circuit.allow(store.id, "sms", "sendgrid", settings_of(app))
 
 
 def test_exhausting_every_provider_raises_one_grouped_alert_on_the_ops_channel(app, client, store, sendgrid,
                                                                                servers):
-    app.config.update(ALERT_GROUP_SECONDS=1.0)
+    reconfigure(app, ALERT_GROUP_SECONDS=1.0)
     ops = servers()
     backup = servers(lambda request: Reply(403, {"error": "endpoint disabled"}))
     connect_sources(store)
@@ -156,7 +157,7 @@ def test_exhausting_every_provider_raises_one_grouped_alert_on_the_ops_channel(a
 
 
 def test_a_new_failure_after_the_alert_went_out_opens_a_new_group(app, client, store, sendgrid, servers):
-    app.config.update(ALERT_GROUP_SECONDS=0.0)
+    reconfigure(app, ALERT_GROUP_SECONDS=0.0)
     ops = servers()
     email_that_always_fails(store, sendgrid, ops_url=ops.url)
     cancel_orders(client, store, 1, "A")
@@ -168,23 +169,23 @@ def test_a_new_failure_after_the_alert_went_out_opens_a_new_group(app, client, s
 
 
 def test_marketing_and_rejected_recipients_do_not_page_anyone(app, store):
-    from webapp.notifications import escalation
-    from webapp.notifications.models import Notification
+    from webapp.dispatch import escalation
+    from webapp.dispatch.models import Notification
 
     row = Notification(store_id=store.id, source="api", message_type="promo", channel="email", priority="marketing",
                        recipient="a@b.test", idempotency_key="k-marketing", status="failed")
     db.session.add(row)
     db.session.commit()
-    escalation.note_failure(row, ["sendgrid"])
+    escalation.note_failure(row, ["sendgrid"], settings_of(app))
     db.session.commit()
     assert db.session.query(EscalationAlert).count() == 0
 
 
 def test_an_ops_channel_that_stays_down_is_retried_then_the_alert_is_marked_failed(app, client, store, sendgrid,
                                                                                      servers):
-    from webapp.notifications.escalation import MAX_SEND_ATTEMPTS, send_alert
+    from webapp.dispatch.escalation import MAX_SEND_ATTEMPTS, send_alert
 
-    app.config.update(ALERT_GROUP_SECONDS=0.0)
+    reconfigure(app, ALERT_GROUP_SECONDS=0.0)
     dead_ops = servers(lambda request: Reply(500, {}))
     email_that_always_fails(store, sendgrid, ops_url=dead_ops.url)
     cancel_orders(client, store, 1, "C")
@@ -192,7 +193,7 @@ def test_an_ops_channel_that_stays_down_is_retried_then_the_alert_is_marked_fail
     [alert] = db.session.query(EscalationAlert).all()
     assert (alert.status, alert.attempts) == ("open", 1) and "HTTP 500" in alert.error  # retry scheduled
     for _ in range(MAX_SEND_ATTEMPTS - 1):
-        send_alert(alert.id)
+        send_alert(alert.id, settings_of(app))
     db.session.expire_all()
     alert = db.session.get(EscalationAlert, alert.id)
     assert (alert.status, alert.attempts) == ("failed", MAX_SEND_ATTEMPTS)
@@ -200,7 +201,7 @@ def test_an_ops_channel_that_stays_down_is_retried_then_the_alert_is_marked_fail
 
 
 def test_a_misconfigured_ops_channel_fails_the_alert_at_once(app, client, store, sendgrid, servers):
-    app.config.update(ALERT_GROUP_SECONDS=0.0)
+    reconfigure(app, ALERT_GROUP_SECONDS=0.0)
     refusing = servers(lambda request: Reply(401, {"error": "bad signature"}))
     email_that_always_fails(store, sendgrid, ops_url=refusing.url)
     cancel_orders(client, store, 1, "M")
@@ -210,14 +211,14 @@ def test_a_misconfigured_ops_channel_fails_the_alert_at_once(app, client, store,
 
 
 def test_a_group_is_sent_once_even_when_its_job_runs_twice(app, client, store, sendgrid, servers):
-    from webapp.notifications.escalation import send_alert
+    from webapp.dispatch.escalation import send_alert
 
-    app.config.update(ALERT_GROUP_SECONDS=60.0)  # the scheduled job stays in the future
+    reconfigure(app, ALERT_GROUP_SECONDS=60.0)  # the scheduled job stays in the future
     ops = servers()
     email_that_always_fails(store, sendgrid, ops_url=ops.url)
     cancel_orders(client, store, 1, "D")
     run_worker()
     [alert] = db.session.query(EscalationAlert).all()
-    assert send_alert(alert.id).startswith("sent via webhook")
-    assert send_alert(alert.id) == "not-open"  # e.g. the sweep's re-enqueue arriving late
+    assert send_alert(alert.id, settings_of(app)).startswith("sent via webhook")
+    assert send_alert(alert.id, settings_of(app)) == "not-open"  # e.g. the sweep's re-enqueue arriving late
     assert len(ops.requests) == 1

@@ -6,8 +6,8 @@ import redis
 from rq import Queue, Worker
 
 from tests.factories import make_store
+from webapp.dispatch.models import Notification
 from webapp.extensions import db
-from webapp.notifications.models import Notification
 from webapp.redis_conn import get_redis
 from webapp.timeutil import utcnow
 

@@ -5,10 +5,10 @@ from twilio.request_validator import RequestValidator
 from tests.fakes.providers import TWILIO_TOKEN
 from tests.integration.test_providers_twilio_sendgrid import sendgrid, twilio, use_real_providers  # noqa: F401
 from tests.pipeline import connect_sources, notifications, post_shopify, run_worker, set_rule, shopify_order
-from webapp.channels.providers.settings import configure_provider
-from webapp.consent.models import ConsentEvent
+from webapp.channels.accounts import configure_provider
+from webapp.channels.models import ProviderConfig
+from webapp.consent.models import ChannelSuppression, ConsentEvent, ProcessedCallback
 from webapp.extensions import db
-from webapp.notifications.models import ChannelSuppression, ProcessedCallback, ProviderConfig
 
 PHONE = "+15556251199"
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -23,7 +23,7 @@ def inbound(client, store, body: str, sid: str, from_: str = PHONE, token: str =
 
 def email_via_sandbox(store):
     """Email through the sandbox: these tests are about SMS consent, not SendGrid's transport."""
-    from webapp.channels.providers.settings import remove_provider
+    from webapp.channels.accounts import remove_provider
 
     for row in db.session.scalars(select(ProviderConfig).where(ProviderConfig.store_id == store.id,
                                                                ProviderConfig.channel == "email")):

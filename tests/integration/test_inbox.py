@@ -9,16 +9,16 @@ from sqlalchemy import func, select
 
 from tests.factories import make_customer, make_store
 from tests.pipeline import connect_sources, notifications, post_shopify, run_worker, set_rule, shopify_order
+from webapp.channels.accounts import configure_provider
 from webapp.channels.providers.base import OutboundMessage, PermanentProviderError
 from webapp.channels.providers.inbox import InboxProvider
 from webapp.channels.providers.registry import providers
-from webapp.channels.providers.settings import configure_provider
+from webapp.customers.models import Customer, CustomerDevice
 from webapp.events.api_keys import create_api_key
 from webapp.extensions import db
 from webapp.inbox.models import InboxMessage
 from webapp.inbox.secrets import inbox_secret, rotate_inbox_secret
 from webapp.inbox.tokens import mint_token
-from webapp.orders.models import Customer, CustomerDevice
 
 APNS = "a" * 64
 FCM = "dKx9_fake-FCM:APA91bH_token.part"

@@ -5,11 +5,11 @@ import json
 from cryptography.fernet import Fernet
 
 from tests.fakes.providers import SENDGRID_KEY
-from webapp.channels.providers.settings import configure_provider
+from webapp.channels.accounts import configure_provider
+from webapp.channels.models import ProviderConfig
 from webapp.crypto import Vault
 from webapp.events.integrations import secret_for, set_secret
 from webapp.extensions import db
-from webapp.notifications.models import ProviderConfig
 
 NEW_KEY = Fernet.generate_key().decode()
 

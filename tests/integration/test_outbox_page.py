@@ -2,8 +2,9 @@ import itertools
 import re
 
 from tests.factories import make_store
+from webapp.channels.models import SandboxMessage
+from webapp.dispatch.models import Notification
 from webapp.extensions import db
-from webapp.notifications.models import Notification, SandboxMessage
 
 _keys = itertools.count(1)
 

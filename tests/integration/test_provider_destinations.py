@@ -1,10 +1,11 @@
 """In production a store's provider settings cannot point the server at internal addresses."""
 import pytest
 
-from webapp.channels.providers.egress import PrivateDestination, check_public
-from webapp.channels.providers.settings import ProviderSettingsError, configure_provider
+from tests.runtime import reconfigure
+from webapp.channels.accounts import ProviderSettingsError, configure_provider
+from webapp.channels.egress import PrivateDestination, check_public
+from webapp.channels.models import ProviderConfig
 from webapp.extensions import db
-from webapp.notifications.models import ProviderConfig
 
 
 @pytest.mark.parametrize("destination", ["http://127.0.0.1:8080/admin", "https://localhost/x", "10.0.0.5",
@@ -24,18 +25,19 @@ def test_a_public_address_passes():
     ({"signing_secret": "s" * 20}, "http://10.1.2.3", "base_url"),
 ])
 def test_production_refuses_internal_webhook_destinations(app, store, values, base_url, field):
-    app.config["APP_ENV"] = "production"
+    settings = reconfigure(app, APP_ENV="production")
     with pytest.raises(ProviderSettingsError) as refused:
-        configure_provider(store.id, "ops", "webhook", values, base_url=base_url)
+        configure_provider(store.id, "ops", "webhook", values, base_url=base_url, production=settings.production)
     assert refused.value.fields == (field,) and "public internet addresses" in str(refused.value)
     db.session.rollback()
     assert db.session.query(ProviderConfig).count() == 0
 
 
 def test_production_refuses_an_internal_smtp_host(app, store):
-    app.config["APP_ENV"] = "production"
+    settings = reconfigure(app, APP_ENV="production")
     with pytest.raises(ProviderSettingsError, match="SMTP host"):
-        configure_provider(store.id, "email", "smtp", {"host": "127.0.0.1", "from_email": "o@acme.test"})
+        configure_provider(store.id, "email", "smtp", {"host": "127.0.0.1", "from_email": "o@acme.test"},
+                           production=settings.production)
 
 
 def test_development_allows_local_test_servers(app, store):

@@ -1,8 +1,12 @@
 """A provider shipped as a separate package appears on the Providers page with no change to NotifyHub:
 pip-installed (tests/plugins/notifyhub_echo), found through the `notifyhub.providers` entry point,
-added by the owner through the page, and tested through it."""
+added by the owner through the page, and tested through it; and it brings its own signed delivery
+receipts, heard at the generic callback route."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import shutil
 import subprocess
 import sys
@@ -11,9 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.pipeline import run_worker
+from webapp.channels.accounts import configure_provider
+from webapp.channels.models import ProviderConfig
 from webapp.channels.providers.registry import provider_chain, providers, specs_for
+from webapp.dispatch.models import Notification
+from webapp.dispatch.queueing import enqueue_ids
 from webapp.extensions import db
-from webapp.notifications.models import ProviderConfig
 
 PLUGIN_SOURCE = Path(__file__).resolve().parents[1] / "plugins" / "notifyhub_echo"
 PAGE = "/settings/providers"
@@ -87,3 +95,38 @@ def test_without_the_plugin_on_the_path_it_is_not_offered(client, login_as, stor
     assert "notifyhub_echo" not in sys.modules
     login_as("owner")
     assert "Echo (plug-in)" not in client.get(f"{PAGE}/channels/ops/add", headers=HX).get_data(as_text=True)
+    assert client.post(f"/callbacks/echo/{store.slug}", data="{}").status_code == 404
+
+
+def signed_receipt(client, store, event: dict, secret: str = "echo-signing-secret"):
+    body = json.dumps(event).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(f"/callbacks/echo/{store.slug}", data=body, content_type="application/json",
+                       headers={"X-Echo-Signature": signature})
+
+
+def test_the_plugin_delivers_its_own_signed_receipt_through_the_generic_route(client, store, echo_installed):
+    configure_provider(store.id, "sms", "echo", {"room": "sms-room", "signing_secret": "echo-signing-secret"})
+    row = Notification(store_id=store.id, source="api", message_type="order.ready", channel="sms",
+                       priority="transactional", recipient="+14155550100", body="Your order is ready",
+                       idempotency_key="plugin-receipt-1")
+    db.session.add(row)
+    db.session.commit()
+    enqueue_ids("transactional", [row.id])
+    run_worker()
+    db.session.expire_all()
+    sent = db.session.get(Notification, row.id)
+    assert (sent.status, sent.provider) == ("sent", "echo")
+
+    event = {"event_id": "ev-1", "message_id": sent.provider_message_id, "status": "delivered"}
+    assert signed_receipt(client, store, event, secret="not-the-secret").status_code == 403
+    assert client.post(f"/callbacks/echo/{store.slug}", json=event).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Notification, row.id).status == "sent"
+
+    assert signed_receipt(client, store, event).get_json() == {"status": "updated"}
+    assert signed_receipt(client, store, event).get_json() == {"status": "ignored"}  # replayed
+    db.session.expire_all()
+    delivered = db.session.get(Notification, row.id)
+    assert delivered.status == "delivered"
+    assert [e.kind for e in delivered.events].count("delivered") == 1

@@ -14,13 +14,16 @@ from sqlalchemy import func, select, text
 from tests.factories import make_store
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.providers import SENDGRID_KEY, FakeSendGrid
+from tests.runtime import settings_of
 from webapp.audit.models import AuditEntry
+from webapp.channels.accounts import configure_provider
+from webapp.channels.models import ProviderConfig, SandboxMessage
 from webapp.channels.providers.registry import provider_chain
-from webapp.channels.providers.settings import configure_provider, send_test_message
 from webapp.channels.registry import channels
+from webapp.channels.test_sends import send_test_message
 from webapp.crypto import vault
+from webapp.dispatch.models import Notification, NotificationEvent
 from webapp.extensions import db
-from webapp.notifications.models import Notification, NotificationEvent, ProviderConfig, SandboxMessage
 from webapp.timeutil import utcnow
 from webapp.views.providers import fallback_spec
 
@@ -392,7 +395,7 @@ def test_an_open_circuit_breaker_is_shown_as_paused(client, login_as, store, app
     sendgrid(store)
     threshold = app.config.get("CIRCUIT_FAILURE_THRESHOLD", 5)
     for _ in range(threshold):
-        circuit.record_failure(store.id, "email", "sendgrid")
+        circuit.record_failure(store.id, "email", "sendgrid", settings_of(app))
     state = circuit.breaker_states(store.id)[("email", "sendgrid")]
     html = client.get(PAGE).get_data(as_text=True)
     assert f"Paused after {threshold} failures — retried at {state.open_until:%H:%M} UTC" in html

@@ -123,8 +123,8 @@ def test_team_providers_register_for_the_ops_channel_with_their_credentials_secr
 
 
 def test_configured_slack_is_built_from_the_stored_settings_and_sends(app, store, slack):
+    from webapp.channels.accounts import configure_provider
     from webapp.channels.providers.registry import provider_chain
-    from webapp.channels.providers.settings import configure_provider
 
     configure_provider(store.id, "ops", "slack", {"bot_token": SLACK_TOKEN, "channel": SLACK_CHANNEL},
                        base_url=slack.url + "/api")

@@ -4,8 +4,8 @@ import pytest
 from tests.fakes.http import Reply
 from tests.fakes.providers import SENDGRID_KEY, TWILIO_SID, TWILIO_TOKEN, FakeSendGrid, FakeTwilio
 from tests.pipeline import connect_sources, notifications, post_shopify, run_worker, set_rule, shopify_order
+from webapp.channels.accounts import ProviderSettingsError, configure_provider
 from webapp.channels.providers.registry import providers
-from webapp.channels.providers.settings import ProviderSettingsError, configure_provider
 
 
 @pytest.fixture

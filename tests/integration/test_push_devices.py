@@ -3,13 +3,13 @@ import pytest
 
 from tests.factories import make_customer
 from tests.pipeline import run_worker
+from webapp.channels.accounts import configure_provider
 from webapp.channels.providers.base import ProviderSpec, RecipientGone
 from webapp.channels.providers.registry import providers
-from webapp.channels.providers.settings import configure_provider
+from webapp.customers.models import CustomerDevice
+from webapp.dispatch.models import Notification
+from webapp.dispatch.queueing import enqueue_ids
 from webapp.extensions import db
-from webapp.notifications.models import Notification
-from webapp.notifications.queueing import enqueue_ids
-from webapp.orders.models import CustomerDevice
 
 
 class GoneProvider:

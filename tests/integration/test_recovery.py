@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from tests.fakes.http import FakeServer, Reply
 from tests.pipeline import connect_sources, post_shopify, set_rule, shopify_order
 from tests.workers import WorkerProcess, wait_for
+from webapp.channels.models import ProviderConfig
 from webapp.crypto import vault
+from webapp.dispatch.models import Notification
 from webapp.extensions import db
-from webapp.notifications.models import Notification, ProviderConfig
 from webapp.redis_conn import start_embedded_redis, stop_embedded_redis
 
 ORDERS = 12  # 24 messages: email + SMS each

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from tests.fakes.providers import SENDGRID_KEY, TWILIO_SID, TWILIO_TOKEN, FakeSendGrid, FakeTwilio
 from tests.pipeline import SHOPIFY_SECRET, connect_sources, post_shopify, set_rule, shopify_order
-from webapp.channels.providers.settings import configure_provider
+from webapp.channels.accounts import configure_provider
 from webapp.events.api_keys import create_api_key
 from webapp.extensions import db
 from webapp.redis_conn import get_redis

@@ -2,11 +2,12 @@
 derived from PUBLIC_BASE_URL unless the merchant set one."""
 from tests.fakes.providers import TWILIO_SID, TWILIO_TOKEN, FakeTwilio
 from tests.pipeline import connect_sources, notifications, post_shopify, run_worker, set_rule, shopify_order
-from webapp.channels.providers.settings import configure_provider
+from tests.runtime import reconfigure
+from webapp.channels.accounts import configure_provider
 
 
 def test_the_status_callback_url_defaults_to_this_apps_endpoint_for_the_store(app, client, store):
-    app.config["PUBLIC_BASE_URL"] = "https://notify.example.com"
+    reconfigure(app, PUBLIC_BASE_URL="https://notify.example.com")
     twilio = FakeTwilio()
     try:
         connect_sources(store)
@@ -23,7 +24,7 @@ def test_the_status_callback_url_defaults_to_this_apps_endpoint_for_the_store(ap
 
 
 def test_a_url_the_merchant_set_wins(app, client, store):
-    app.config["PUBLIC_BASE_URL"] = "https://notify.example.com"
+    reconfigure(app, PUBLIC_BASE_URL="https://notify.example.com")
     twilio = FakeTwilio()
     try:
         connect_sources(store)

@@ -1,1 +1,1 @@
-"""Delivery channels (email, SMS, ...) and, later, the providers behind them."""
+"""Channels (email, SMS, WhatsApp, push, in-app, ops), the store's provider accounts behind them, and the adapters."""

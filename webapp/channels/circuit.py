@@ -1,7 +1,7 @@
 """A circuit breaker per store × channel × provider, kept in Redis so every worker shares it.
 
-After CIRCUIT_FAILURE_THRESHOLD consecutive failures (timeouts, 5xx, rate limits, bad
-credentials) the provider is paused for CIRCUIT_COOLDOWN_SECONDS: delivery skips straight to the
+After `circuit_failure_threshold` (RuntimeSettings) consecutive failures (timeouts, 5xx, rate limits, bad
+credentials) the provider is paused for `circuit_cooldown_seconds`: delivery skips straight to the
 channel's next provider instead of spending each message's retries on a dead one. When the
 pause ends one message is let through as a probe (a short Redis lock makes it one, across all
 workers); its success closes the breaker, its failure pauses the provider again.
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
-from flask import current_app
 
 from webapp.redis_conn import get_redis
+from webapp.runtime import RuntimeSettings
 
 PROBE_SECONDS = 30  # how long one probe has before another worker may try
 IDLE_EXPIRY_SECONDS = 86400  # a store whose providers stay quiet for a day starts afresh
@@ -38,14 +38,9 @@ def _hash(store_id: int) -> str:
     return f"notifyhub:circuit:{store_id}"
 
 
-def _settings() -> tuple[int, float]:
-    return (current_app.config.get("CIRCUIT_FAILURE_THRESHOLD", 5),
-            current_app.config.get("CIRCUIT_COOLDOWN_SECONDS", 60.0))
-
-
-def allow(store_id: int, channel: str, provider: str) -> bool:
+def allow(store_id: int, channel: str, provider: str, settings: RuntimeSettings) -> bool:
     """Whether to try this provider now. Fails open: without Redis every provider is tried."""
-    threshold, _ = _settings()
+    threshold = settings.circuit_failure_threshold
     field = f"{channel}:{provider}"
     try:
         conn = get_redis()
@@ -60,8 +55,8 @@ def allow(store_id: int, channel: str, provider: str) -> bool:
         return True
 
 
-def record_failure(store_id: int, channel: str, provider: str) -> None:
-    threshold, cooldown = _settings()
+def record_failure(store_id: int, channel: str, provider: str, settings: RuntimeSettings) -> None:
+    threshold, cooldown = settings.circuit_failure_threshold, settings.circuit_cooldown_seconds
     field, key = f"{channel}:{provider}", _hash(store_id)
     try:
         conn = get_redis()

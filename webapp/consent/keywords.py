@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from webapp.consent.models import HELP, OPT_IN, OPT_OUT
+from webapp.consent.actions import HELP, OPT_IN, OPT_OUT
 
 # Twilio's and the CTIA's standard keywords; anything else is an ordinary reply and changes nothing.
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})

@@ -1,17 +1,16 @@
-"""Consent history: every opt-out, opt-in, bounce and complaint, and where it came from."""
+"""Consent: every opt-out, opt-in, bounce and complaint with where it came from, the addresses
+suppressed per channel, and the provider callbacks already applied."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp.consent.actions import BOUNCE, COMPLAINT, HELP, OPT_IN, OPT_OUT  # noqa: F401 (re-exported)
 from webapp.dbtypes import UTCDateTime
 from webapp.extensions import db
 from webapp.timeutil import utcnow
-
-# What happened to an address's consent on a channel.
-OPT_OUT, OPT_IN, HELP, BOUNCE, COMPLAINT = "opt_out", "opt_in", "help", "bounce", "complaint"
 
 
 class ConsentEvent(db.Model):
@@ -28,3 +27,30 @@ class ConsentEvent(db.Model):
     source: Mapped[str] = mapped_column(String(64))  # e.g. "twilio inbound SMS", "sendgrid event"
     detail: Mapped[str | None] = mapped_column(Text)  # the keyword texted, the bounce reason
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelSuppression(db.Model):
+    """An address that must not be messaged on a channel: opted out, bounced or complained."""
+
+    __tablename__ = "channel_suppressions"
+    __table_args__ = (UniqueConstraint("store_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessedCallback(db.Model):
+    """Provider callbacks already applied, by the provider's own event id, so a replay changes nothing."""
+
+    __tablename__ = "processed_callbacks"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from webapp.consent.models import BOUNCE, COMPLAINT, OPT_IN, OPT_OUT, ConsentEvent
+from webapp.consent.models import (
+    BOUNCE,
+    COMPLAINT,
+    OPT_IN,
+    OPT_OUT,
+    ChannelSuppression,
+    ConsentEvent,
+    ProcessedCallback,
+)
+from webapp.customers.models import Customer
 from webapp.extensions import db
-from webapp.notifications.models import ChannelSuppression, ProcessedCallback
-from webapp.orders.models import Customer
 
 OPT_OUT_PREFIX = "opted out"
 # A stronger reason replaces a weaker one on the same address, never the other way round.

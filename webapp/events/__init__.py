@@ -1,1 +1,1 @@
-"""Order and invoice events from every source, normalized into one shape."""
+"""Order and invoice events from every source, normalized into one shape; their signatures and secrets."""

@@ -1,7 +1,7 @@
 """The one shape every source's event is turned into before anything else looks at it.
 
 Pure data: sources (webapp/events/sources/) build it, the ingest step stores it, the planner
-reads it. Status codes are the canonical ones from webapp.notifications.catalog.
+reads it. Status codes are the canonical ones from webapp.vocabulary.
 """
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-# Event kinds. Order and invoice events carry a status from the catalog; payment and refund
-# events carry one of the PAYMENT_/REFUND_ codes below and update the order's history.
-ORDER = "order"
-INVOICE = "invoice"
-PAYMENT = "payment"
-REFUND = "refund"
-
-PAYMENT_CONFIRMED = "payment_confirmed"
-PAYMENT_FAILED = "payment_failed"
-REFUND_PROCESSED = "refund_processed"
+# Event kinds and the payment / refund statuses, from the one vocabulary (re-exported for the sources).
+from webapp.vocabulary import (  # noqa: F401
+    INVOICE,
+    ORDER,
+    PAYMENT,
+    PAYMENT_CONFIRMED,
+    PAYMENT_FAILED,
+    REFUND,
+    REFUND_PROCESSED,
+)
 
 
 class UnknownTopic(ValueError):

@@ -13,8 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from webapp.customers.models import Customer, CustomerDevice
 from webapp.inbox.models import InboxMessage
-from webapp.orders.models import Customer, CustomerDevice
+from webapp.keyset import keyset_page
 from webapp.timeutil import utcnow
 
 DEFAULT_LIMIT = 20
@@ -83,13 +84,9 @@ def unread_count(session: Session, store_id: int, customer_id: int) -> int:
 def feed_page(session: Session, store_id: int, customer_id: int, limit: int = DEFAULT_LIMIT,
               before: int | None = None) -> FeedPage:
     """Newest first; next_before is the id to pass as `before` for the next page (None at the end)."""
-    limit = max(1, min(limit, MAX_LIMIT))
     query = select(InboxMessage).where(*_mine(store_id, customer_id))
-    if before is not None:
-        query = query.where(InboxMessage.id < before)
-    rows = list(session.scalars(query.order_by(InboxMessage.id.desc()).limit(limit + 1)))
-    next_before = rows[limit - 1].id if len(rows) > limit else None
-    return FeedPage(rows[:limit], unread_count(session, store_id, customer_id), next_before)
+    page = keyset_page(session, query, InboxMessage.id, before, max(1, min(limit, MAX_LIMIT)))
+    return FeedPage(page.rows, unread_count(session, store_id, customer_id), page.next_before)
 
 
 def message_json(row: InboxMessage) -> dict:

@@ -1,1 +1,1 @@
-"""Customer Notifications: rules, and (later) planning and delivering the messages they cause."""
+"""Customer Notifications: the rules, and the messages order and invoice events (and staff) plan from them."""

@@ -9,20 +9,21 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
+from webapp import vocabulary
 from webapp.accounts.models import Store, User
 from webapp.audit.models import record
 from webapp.channels.registry import rule_channels
 from webapp.consent.policy import CRITICAL
+from webapp.customers.models import Customer
+from webapp.dispatch.models import PENDING, Notification, NotificationEvent
+from webapp.dispatch.outbox import add_planned, idempotency_key
+from webapp.dispatch.queueing import assign_jobs, enqueue_assigned
 from webapp.extensions import db
-from webapp.notifications import catalog
-from webapp.notifications.models import PENDING, Notification, NotificationEvent
-from webapp.notifications.outbox import add_planned, idempotency_key
 from webapp.notifications.plan_requests import plan_request
 from webapp.notifications.planner import ADDRESS_FIELD, plan_messages
-from webapp.notifications.queueing import assign_jobs, enqueue_assigned
 from webapp.notifications.rule_store import rules_for_event
 from webapp.notifications.rules import RuleKey
-from webapp.orders.models import Customer, Order
+from webapp.orders.models import Order
 
 MAX_TEXT = 500
 
@@ -54,14 +55,14 @@ def send_manual(store: Store, order: Order, user: User, status: str, channels: l
     note = (note or "").strip() or None
     if note and len(note) > MAX_TEXT:
         raise ManualSendError(f"Keep the note under {MAX_TEXT} characters.")
-    if not catalog.is_status(order.kind, status):
+    if not vocabulary.is_status(order.kind, status):
         raise ManualSendError("Choose which status message to send.")
     known = {c.code for c in rule_channels()}
     if not channels or not set(channels) <= known:
         raise ManualSendError("Choose at least one channel.")
     rule = rules_for_event(store.id, order.kind, "manual", status).get(RuleKey(order.kind,
                                                                               _rule_source(order), status))
-    label = catalog.status_label(order.kind, status)
+    label = vocabulary.status_label(order.kind, status)
     if rule is None or not rule.active:
         raise ManualSendError(f"Staff sends of “{label}” are switched off: an owner can turn on the rule "
                               f"“{'Invoice' if order.kind == 'invoice' else 'Manual'} · {label}” in Customer "
@@ -114,7 +115,7 @@ def resend(store: Store, original: Notification, user: User, reason: str) -> Not
 
 
 def _rule_source(order: Order) -> str:
-    return catalog.INVOICE_SOURCE.code if order.kind == catalog.INVOICE else "manual"
+    return vocabulary.INVOICE_SOURCE.code if order.kind == vocabulary.INVOICE else "manual"
 
 
 def _current_address(original: Notification) -> str | None:

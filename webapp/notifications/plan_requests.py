@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from webapp import vocabulary
 from webapp.accounts.models import Store
+from webapp.consent.models import ChannelSuppression
+from webapp.customers.models import Customer, CustomerDevice
 from webapp.extensions import db
-from webapp.notifications import catalog
-from webapp.notifications.models import ChannelSuppression
 from webapp.notifications.planner import PlanRequest, Recipient, StoreInfo
-from webapp.orders.models import Customer, CustomerDevice, Order
+from webapp.orders.models import Order
 
 
 def plan_request(store: Store, order: Order, customer: Customer | None, kind: str, status: str,
@@ -17,7 +18,7 @@ def plan_request(store: Store, order: Order, customer: Customer | None, kind: st
     recipient = _recipient(customer)
     return PlanRequest(
         kind=kind, status=status, recipient=recipient, store=StoreInfo(store.name, store.default_locale),
-        order={"number": order.number, "status": status, "status_label": catalog.status_label(kind, status),
+        order={"number": order.number, "status": status, "status_label": vocabulary.status_label(kind, status),
                "total": str(order.total), "currency": order.currency, "lines": order.lines or [],
                "tracking": order.tracking},
         note=note, urgent=urgent, suppressions=suppressions_for(store.id, recipient),

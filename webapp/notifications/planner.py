@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from webapp.consent.policy import CRITICAL, TRANSACTIONAL, decide
+from webapp.dispatch.planned import PlannedMessage
 from webapp.notifications.rules import RuleKey, RuleState, matching_rule
 from webapp.templating.render import TemplateRenderError, render
 from webapp.templating.resolve import TemplateMissing, resolve_template
@@ -20,7 +21,7 @@ HTML_CHANNELS = {"email"}
 # Customers must hear at once that an order will not arrive; the rest is transactional.
 CRITICAL_MESSAGE_TYPES = {"order.cancelled", "invoice.cancelled"}
 
-PENDING, SKIPPED, SUPPRESSED, FAILED = "pending", "skipped", "suppressed", "failed"
+SKIPPED, SUPPRESSED, FAILED = "skipped", "suppressed", "failed"
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,6 @@ class Recipient:
 class StoreInfo:
     name: str
     default_locale: str = "en"
-
-
-@dataclass(frozen=True)
-class PlannedMessage:
-    channel: str
-    message_type: str
-    priority: str
-    locale: str
-    recipient: str
-    subject: str | None
-    body: str
-    status: str = PENDING
-    error: str | None = None
 
 
 @dataclass(frozen=True)

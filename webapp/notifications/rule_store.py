@@ -7,9 +7,9 @@ from sqlalchemy import select, update
 from webapp.accounts.models import Store
 from webapp.audit.models import record
 from webapp.extensions import db
-from webapp.notifications.catalog import INVOICE, INVOICE_SOURCE
 from webapp.notifications.models import NotificationRule
 from webapp.notifications.rules import RuleChange, RuleKey, RuleState, complete, diff_rules
+from webapp.vocabulary import INVOICE, INVOICE_SOURCE
 
 
 class RulesChangedElsewhere(Exception):

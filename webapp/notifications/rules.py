@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from webapp.notifications import catalog
+from webapp import vocabulary
 
 
 class RuleFormError(ValueError):
@@ -17,7 +17,7 @@ class RuleFormError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class RuleKey:
-    kind: str  # catalog.ORDER or catalog.INVOICE
+    kind: str  # vocabulary.ORDER or vocabulary.INVOICE
     source: str
     status: str
 
@@ -28,7 +28,7 @@ class RuleKey:
 
     @property
     def label(self) -> str:
-        return f"{catalog.source_label(self.source)} · {catalog.status_label(self.kind, self.status)}"
+        return f"{vocabulary.source_label(self.source)} · {vocabulary.status_label(self.kind, self.status)}"
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,13 @@ class RuleChange:
 def all_rule_keys() -> list[RuleKey]:
     """Every rule a store has, in display order: sources × order statuses, then invoices."""
     keys = [
-        RuleKey(catalog.ORDER, source.code, status.code)
-        for source in catalog.ORDER_SOURCES
-        for status in catalog.ORDER_STATUSES
+        RuleKey(vocabulary.ORDER, source.code, status.code)
+        for source in vocabulary.ORDER_SOURCES
+        for status in vocabulary.ORDER_STATUSES
     ]
     keys += [
-        RuleKey(catalog.INVOICE, catalog.INVOICE_SOURCE.code, status.code)
-        for status in catalog.INVOICE_STATUSES
+        RuleKey(vocabulary.INVOICE, vocabulary.INVOICE_SOURCE.code, status.code)
+        for status in vocabulary.INVOICE_STATUSES
     ]
     return keys
 
@@ -116,8 +116,8 @@ def matching_rule(
     rules: Mapping[RuleKey, RuleState], kind: str, source: str, status: str
 ) -> RuleState | None:
     """The active rule for an event, or None when no rule should fire."""
-    if kind == catalog.INVOICE:
-        source = catalog.INVOICE_SOURCE.code
+    if kind == vocabulary.INVOICE:
+        source = vocabulary.INVOICE_SOURCE.code
     state = rules.get(RuleKey(kind, source, status))
     if state is None or not state.active or not state.channels:
         return None

@@ -1,1 +1,1 @@
-"""Customers and their orders, as upserted from every source."""
+"""Orders and invoices, and every status change they went through."""

@@ -4,8 +4,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.accounts.models import Store
+from webapp.extensions import db
+from webapp.runtime import RuntimeSettings
 
 
 def is_htmx() -> bool:
@@ -57,12 +62,12 @@ def cursor_arg(name: str = "before") -> int | None:
 
 def store_from_url_or_404(slug: str):
     """The store a webhook or callback URL names; an unknown slug is a 404."""
-    from sqlalchemy import select
-
-    from webapp.accounts.models import Store
-    from webapp.extensions import db
-
     store = db.session.scalar(select(Store).where(Store.slug == slug))
     if store is None:
         abort(404)
     return store
+
+
+def runtime_settings() -> RuntimeSettings:
+    """The app's RuntimeSettings, for the domain calls a view makes."""
+    return current_app.extensions["runtime_settings"]

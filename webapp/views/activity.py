@@ -5,16 +5,17 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp import vocabulary
 from webapp.accounts.permissions import VIEW_ACTIVITY
 from webapp.channels.registry import channels
+from webapp.channels.sms_segments import GSM7, UCS2, sms_size
+from webapp.customers.models import Customer
+from webapp.dispatch.models import STATUSES, Notification
 from webapp.extensions import db
-from webapp.notifications import catalog
-from webapp.notifications.activity_query import FilterError, orders_and_customers, parse_filters, query_notifications
-from webapp.notifications.labels import RECEIPT_EVENT_LABELS, message_type_label
-from webapp.notifications.models import STATUSES, Notification
-from webapp.notifications.sms_segments import GSM7, UCS2, sms_size
-from webapp.orders.models import Customer, Order
+from webapp.orders.models import Order
 from webapp.views import render_page, require
+from webapp.views.read.activity import FilterError, orders_and_customers, parse_filters, query_notifications
+from webapp.views.read.labels import RECEIPT_EVENT_LABELS, message_type_label
 
 bp = Blueprint("activity", __name__)
 
@@ -28,8 +29,8 @@ ENCODING_LABELS = {GSM7: "GSM-7", UCS2: "UCS-2 (Unicode)"}
 
 
 def message_type_choices() -> list[tuple[str, str]]:
-    codes = [f"{catalog.ORDER}.{s.code}" for s in catalog.ORDER_STATUSES]
-    codes += [f"{catalog.INVOICE}.{s.code}" for s in catalog.INVOICE_STATUSES]
+    codes = [f"{vocabulary.ORDER}.{s.code}" for s in vocabulary.ORDER_STATUSES]
+    codes += [f"{vocabulary.INVOICE}.{s.code}" for s in vocabulary.INVOICE_STATUSES]
     return [(code, message_type_label(code)) for code in codes]
 
 
@@ -37,7 +38,7 @@ def message_type_choices() -> list[tuple[str, str]]:
 @require(VIEW_ACTIVITY)
 def index():
     context = {"form": request.args, "statuses": STATUSES, "channels": channels(),
-               "sources": catalog.ORDER_SOURCES, "message_types": message_type_choices(), "catalog": catalog}
+               "sources": vocabulary.ORDER_SOURCES, "message_types": message_type_choices(), "vocabulary": vocabulary}
     try:
         filters = parse_filters(request.args)
     except FilterError as error:
@@ -68,4 +69,4 @@ def detail(notification_id: int):
                                                             Customer.store_id == store_id))
     sms = sms_size(notification.body or "") if notification.channel == "sms" else None
     return render_template("activity/detail.html", notification=notification, order=order, customer=customer,
-                           sms=sms, encoding_labels=ENCODING_LABELS, event_labels=EVENT_LABELS, catalog=catalog)
+                           sms=sms, encoding_labels=ENCODING_LABELS, event_labels=EVENT_LABELS, vocabulary=vocabulary)

@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.accounts.models import Store
 from webapp.events.api_keys import authenticate
-from webapp.events.ingest import ingest_event
 from webapp.events.models import IdempotentResponse
 from webapp.events.normalized import PayloadError
 from webapp.events.sources.api import normalize_api_event
 from webapp.extensions import db
+from webapp.orders.models import Order
+from webapp.pipeline.ingest import ingest_event
+from webapp.views.read.activity import FilterError, parse_filters, query_notifications
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -116,9 +118,6 @@ def _notification_json(row, order_number: str | None) -> dict:
 @api_key_required
 def list_notifications():
     """Notifications newest first, with the Activity page's filters; `next_before` pages on."""
-    from webapp.notifications.activity_query import FilterError, parse_filters, query_notifications
-    from webapp.orders.models import Order
-
     try:
         filters = parse_filters(request.args)
     except FilterError as exc:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from webapp.accounts.permissions import VIEW_AUDIT
 from webapp.audit.models import AuditEntry
 from webapp.extensions import db
+from webapp.keyset import keyset_page
 from webapp.views import cursor_arg, require
 
 bp = Blueprint("audit", __name__, url_prefix="/settings")
@@ -19,12 +20,7 @@ PAGE_SIZE = 50
 @require(VIEW_AUDIT)
 def index():
     # Keyset pagination on id: stays fast however long the log grows.
-    before = cursor_arg()
     query = (select(AuditEntry).options(joinedload(AuditEntry.user))
-             .where(AuditEntry.store_id == current_user.store_id)
-             .order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1))
-    if before:
-        query = query.where(AuditEntry.id < before)
-    entries = list(db.session.scalars(query))
-    next_before = entries[PAGE_SIZE - 1].id if len(entries) > PAGE_SIZE else None
-    return render_template("audit/index.html", entries=entries[:PAGE_SIZE], next_before=next_before)
+             .where(AuditEntry.store_id == current_user.store_id))
+    page = keyset_page(db.session, query, AuditEntry.id, cursor_arg(), PAGE_SIZE)
+    return render_template("audit/index.html", entries=page.rows, next_before=page.next_before)

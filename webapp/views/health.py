@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.accounts.permissions import VIEW_ACTIVITY
 from webapp.consent.policy import PRIORITIES
+from webapp.dispatch.models import FAILED, OPEN_STATUSES, STATUSES, Notification
 from webapp.extensions import db
-from webapp.notifications.models import FAILED, OPEN_STATUSES, STATUSES, Notification
 from webapp.redis_conn import get_redis
 from webapp.timeutil import utcnow
 from webapp.views import require

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp import vocabulary
 from webapp.accounts.permissions import MANAGE_SETTINGS
 from webapp.events.api_keys import ApiKeyError, NewApiKey, create_api_key, list_api_keys, revoke_api_key
 from webapp.events.integrations import WEBHOOK_SOURCES, IntegrationError, get_integration, set_secret
 from webapp.events.models import IntegrationSecret
+from webapp.events.status_mapping import IGNORED, MAPPINGS
 from webapp.extensions import db
-from webapp.notifications import catalog
 from webapp.views import is_htmx, require
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
@@ -44,7 +45,7 @@ def _card(source: str, error: str | None = None, values: dict | None = None, sav
         values = dict((integration.settings or {}) if integration else {})
     # The webhook endpoints live in another blueprint; the path is part of the contract with each platform.
     url = request.url_root + f"webhooks/{source}/{current_user.store.slug}"
-    return SourceCard(source, catalog.source_label(source), WEBHOOK_SOURCES[source], url, integration, values,
+    return SourceCard(source, vocabulary.source_label(source), WEBHOOK_SOURCES[source], url, integration, values,
                       error, saved)
 
 
@@ -100,7 +101,8 @@ def save_secret(source: str):
         return _page(400, cards={source: card})
     if is_htmx():
         return render_template("integrations/_source.html", source=_card(source, saved=True)), 200
-    flash(f"{catalog.source_label(source)} secret saved. Webhooks signed with it are accepted from now on.", "success")
+    flash(f"{vocabulary.source_label(source)} secret saved. Webhooks signed with it are accepted from now on.",
+          "success")
     return redirect(url_for("integrations.index", _anchor=f"source-{source}"), 303)
 
 
@@ -138,16 +140,14 @@ def revoke_key(key_id: int):
 
 
 def _canonical_label(kind: str, status: str) -> str:
-    label = catalog.status_label(kind, status)
+    label = vocabulary.status_label(kind, status)
     return label if label != status else status.replace("_", " ").capitalize()
 
 
 @bp.get("/status-mapping")
 @require(MANAGE_SETTINGS)
 def status_mapping():
-    from webapp.events.status_mapping import IGNORED, MAPPINGS
-
-    tables = [{"code": code, "label": catalog.source_label(code), "ignored": IGNORED.get(code, []),
+    tables = [{"code": code, "label": vocabulary.source_label(code), "ignored": IGNORED.get(code, []),
                "rows": [(native, kind.capitalize(), _canonical_label(kind, status)) for native, kind, status in rows]}
               for code, rows in MAPPINGS.items()]
     return render_template("integrations/status_mapping.html", tables=tables)

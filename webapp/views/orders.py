@@ -8,12 +8,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from webapp import vocabulary
 from webapp.accounts.permissions import SEND_NOTIFICATIONS, VIEW_ORDERS
 from webapp.channels.registry import rule_channels
+from webapp.dispatch.models import Notification
 from webapp.extensions import db
-from webapp.notifications import catalog
+from webapp.keyset import keyset_page
 from webapp.notifications.manual import AlreadySent, ManualSendError, resend, send_manual
-from webapp.notifications.models import Notification
 from webapp.orders.models import Order, OrderStatusChange
 from webapp.views import cursor_arg, require
 
@@ -34,16 +35,10 @@ def store_order_or_404(order_id: int) -> Order:
 @bp.get("")
 @require(VIEW_ORDERS)
 def index():
-    before = cursor_arg()
-    query = (select(Order).options(joinedload(Order.customer))
-             .where(Order.store_id == current_user.store_id)
-             .order_by(Order.id.desc()).limit(PAGE_SIZE + 1))
-    if before:
-        query = query.where(Order.id < before)
-    orders = list(db.session.scalars(query))
-    next_before = orders[PAGE_SIZE - 1].id if len(orders) > PAGE_SIZE else None
-    return render_template("orders/index.html", orders=orders[:PAGE_SIZE], next_before=next_before,
-                           catalog=catalog)
+    query = select(Order).options(joinedload(Order.customer)).where(Order.store_id == current_user.store_id)
+    page = keyset_page(db.session, query, Order.id, cursor_arg(), PAGE_SIZE)
+    return render_template("orders/index.html", orders=page.rows, next_before=page.next_before,
+                           vocabulary=vocabulary)
 
 
 def _detail(order: Order, status: int = 200, error: str | None = None, form: dict | None = None):
@@ -52,9 +47,9 @@ def _detail(order: Order, status: int = 200, error: str | None = None, form: dic
     notifications = db.session.scalars(select(Notification).where(Notification.order_id == order.id,
                                                                   Notification.store_id == order.store_id)
                                        .order_by(Notification.id.desc())).all()
-    statuses = catalog.INVOICE_STATUSES if order.kind == "invoice" else catalog.ORDER_STATUSES
+    statuses = vocabulary.INVOICE_STATUSES if order.kind == "invoice" else vocabulary.ORDER_STATUSES
     return render_template("orders/detail.html", order=order, history=history, notifications=notifications,
-                           catalog=catalog, statuses=statuses, channels=rule_channels(), error=error,
+                           vocabulary=vocabulary, statuses=statuses, channels=rule_channels(), error=error,
                            form=form or {"status": order.status, "channels": [c.code for c in rule_channels()]},
                            send_token=(form or {}).get("send_token") or uuid.uuid4().hex), status
 

@@ -6,12 +6,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.accounts.permissions import VIEW_ACTIVITY
+from webapp.channels.models import SandboxMessage
+from webapp.channels.sms_segments import sms_size
 from webapp.extensions import db
-from webapp.notifications.labels import channel_label
-from webapp.notifications.models import SandboxMessage
-from webapp.notifications.sms_segments import sms_size
+from webapp.keyset import keyset_page
 from webapp.views import cursor_arg, is_htmx, render_page, require
 from webapp.views.activity import ENCODING_LABELS
+from webapp.views.read.labels import channel_label
 
 bp = Blueprint("outbox", __name__)
 PAGE_SIZE = 50
@@ -23,14 +24,10 @@ def _labels() -> dict:
 
 
 def _page(before: int | None) -> tuple[list[SandboxMessage], int | None]:
-    # Keyset pagination on id, served by the (store_id, id) index.
-    query = (select(SandboxMessage).where(SandboxMessage.store_id == current_user.store_id)
-             .order_by(SandboxMessage.id.desc()).limit(PAGE_SIZE + 1))
-    if before:
-        query = query.where(SandboxMessage.id < before)
-    messages = list(db.session.scalars(query))
-    next_before = messages[PAGE_SIZE - 1].id if len(messages) > PAGE_SIZE else None
-    return messages[:PAGE_SIZE], next_before
+    # Served by the (store_id, id) index.
+    query = select(SandboxMessage).where(SandboxMessage.store_id == current_user.store_id)
+    page = keyset_page(db.session, query, SandboxMessage.id, before, PAGE_SIZE)
+    return page.rows, page.next_before
 
 
 @bp.get("/outbox")

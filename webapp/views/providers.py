@@ -15,35 +15,30 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from webapp.accounts.permissions import MANAGE_SETTINGS
-from webapp.channels.providers.base import ProviderSpec
-from webapp.channels.providers.registry import providers, specs_for
-from webapp.channels.providers.sandbox import SandboxProvider
-from webapp.channels.providers.settings import (
-    HEALTH_DAYS,
-    ProviderHealth,
+from webapp.channels.accounts import (
     ProviderNotFound,
     ProviderSettingsError,
-    TestAddress,
-    TestAddressError,
-    TestOutcome,
-    address_prompt,
     configure_provider,
     describe,
     get_provider,
     list_providers,
     move_provider,
-    provider_health,
     provider_label,
     remove_provider,
-    send_test_message,
     set_enabled,
 )
+from webapp.channels.circuit import breaker_states
+from webapp.channels.models import ProviderConfig
+from webapp.channels.providers.base import ProviderSpec
+from webapp.channels.providers.registry import DEFAULT_PROVIDER, providers, specs_for
+from webapp.channels.providers.sandbox import SandboxProvider
 from webapp.channels.registry import Channel, channels, get_channel
+from webapp.channels.test_sends import TestAddress, TestAddressError, TestOutcome, address_prompt, send_test_message
 from webapp.crypto import SecretUnreadable
+from webapp.dispatch.provider_health import HEALTH_DAYS, ProviderHealth, provider_health
 from webapp.extensions import db
-from webapp.notifications.models import ProviderConfig
 from webapp.timeutil import utcnow
-from webapp.views import is_htmx, require
+from webapp.views import is_htmx, require, runtime_settings
 
 bp = Blueprint("providers", __name__, url_prefix="/settings/providers")
 log = logging.getLogger(__name__)
@@ -124,19 +119,12 @@ class Section:
 def fallback_spec(channel: str) -> ProviderSpec:
     """What provider_chain uses when a channel has no enabled provider: its built-in default (the
     inbox for in-app) or the sandbox."""
-    from webapp.channels.providers import registry
-
-    default = getattr(registry, "DEFAULT_PROVIDER", {}).get(channel)
+    default = DEFAULT_PROVIDER.get(channel)
     return default.spec if default is not None else SandboxProvider.spec
 
 
 def _breakers(store_id: int) -> dict:
-    """Circuit-breaker states, or none when the breaker module or Redis is unavailable: the page
-    must show providers even then."""
-    try:
-        from webapp.channels.circuit import breaker_states
-    except ImportError:
-        return {}
+    """Circuit-breaker states, or none when Redis is unavailable: the page must show providers even then."""
     try:
         return breaker_states(store_id)
     except Exception as error:  # noqa: BLE001 - an optional panel; the reason is logged
@@ -329,7 +317,7 @@ def add(channel: str):
     try:
         _check_scheme(base_url)
         row = configure_provider(current_user.store_id, found.code, spec.code, values, base_url or None,
-                                 user_id=current_user.id)
+                                 user_id=current_user.id, production=runtime_settings().production)
     except ProviderSettingsError as error:
         db.session.rollback()
         form.error, form.error_fields = str(error), error.fields
@@ -359,7 +347,8 @@ def update(config_id: int):
     try:
         _check_scheme(base_url)
         configure_provider(current_user.store_id, row.channel, row.provider, values, base_url or None,
-                           user_id=current_user.id, enabled=row.enabled)
+                           user_id=current_user.id, enabled=row.enabled,
+                           production=runtime_settings().production)
     except ProviderSettingsError as error:
         db.session.rollback()
         row = _row_or_404(config_id)
@@ -420,7 +409,9 @@ def test_message(config_id: int):
     status = 200
     try:
         state.outcome = send_test_message(current_user.store_id, row.id, address, current_user.id,
-                                          store_name=current_user.store.name)
+                                          store_name=current_user.store.name,
+                                          context=current_app._get_current_object().app_context,
+                                          public_base_url=runtime_settings().public_base_url)
     except TestAddressError as error:
         db.session.rollback()
         state.error, status = str(error), 422

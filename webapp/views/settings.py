@@ -5,9 +5,9 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp import vocabulary
 from webapp.accounts.permissions import MANAGE_SETTINGS
 from webapp.channels.registry import rule_channels
-from webapp.notifications import catalog
 from webapp.notifications.rule_store import RulesChangedElsewhere, load_rules, rules_revision, save_rules
 from webapp.notifications.rules import RuleFormError, all_rule_keys, diff_rules, parse_rules_form
 from webapp.views import is_htmx, render_page, require
@@ -21,7 +21,7 @@ FORM = "settings/_rules_form.html"
 def _context(state, saved, revision, **extra):
     changed = {change.key for change in diff_rules(saved, state)}
     return {
-        "catalog": catalog,
+        "vocabulary": vocabulary,
         "channels": rule_channels(),
         "keys": all_rule_keys(),
         "state": state,

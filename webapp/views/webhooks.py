@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.accounts.models import Store
 from webapp.events import models as ev
-from webapp.events.ingest import ingest_event
 from webapp.events.integrations import secret_for
 from webapp.events.normalized import PayloadError, UnknownTopic
 from webapp.events.signatures import valid_base64_hmac, valid_shared_secret
@@ -25,6 +24,8 @@ from webapp.events.sources.bigcommerce import parse_bigcommerce_webhook
 from webapp.events.sources.shopify import normalize_shopify
 from webapp.events.sources.woocommerce import normalize_woocommerce
 from webapp.extensions import db
+from webapp.pipeline.bigcommerce_fetch import enqueue_fetch
+from webapp.pipeline.ingest import ingest_event
 from webapp.views import store_from_url_or_404
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -126,8 +127,6 @@ def bigcommerce(store_slug: str):
 
 def _accept_bigcommerce(store: Store, scope: str, key: str, payload: dict):
     """BigCommerce hooks carry only the order id: store the event and fetch the order in a job."""
-    from webapp.events.bigcommerce_fetch import enqueue_fetch
-
     existing = db.session.scalar(select(ev.InboundEvent.id).where(
         ev.InboundEvent.store_id == store.id, ev.InboundEvent.source == "bigcommerce",
         ev.InboundEvent.dedupe_key == key))

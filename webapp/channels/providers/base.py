@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from webapp.channels.providers.callbacks import CallbackHandler
+
 
 @dataclass(frozen=True)
 class OutboundMessage:
@@ -75,6 +77,9 @@ class ProviderSpec:
     # This app's receipt endpoint for the provider, e.g. "/callbacks/twilio/{store}/status": filled
     # into the `status_callback_url` setting (from PUBLIC_BASE_URL) when the merchant left it empty.
     status_callback_path: str | None = None
+    # How the provider's requests to us (receipts, inbound messages) are verified and read; None
+    # when it sends none. Served at /callbacks/<code>/<store>[/<kind>] (webapp/views/callbacks.py).
+    callbacks: CallbackHandler | None = None
 
 
 # One outcome per message of a batch, in the order given: the provider's id or why it failed.

@@ -28,13 +28,18 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.dialog360_callbacks import Dialog360Callbacks
 
 SPEC = ProviderSpec("360dialog", "360dialog (WhatsApp)", ("whatsapp",), (
     ConfigField("api_key", "D360 API key", secret=True),
     ConfigField("template_name", "Approved template with one body parameter (for business-initiated messages)",
                 required=False),
     ConfigField("template_language", "Template language code (default en)", required=False),
-))
+    # 360dialog does not sign webhooks: it sends the headers set with the webhook URL, so the
+    # merchant sets this token as the X-Webhook-Token header there (dialog360_callbacks.py).
+    ConfigField("webhook_token", "Webhook token (sent by 360dialog as the X-Webhook-Token header)",
+                secret=True, required=False),
+), callbacks=Dialog360Callbacks())
 DEFAULT_BASE = "https://waba-v2.360dialog.io"
 LABEL = "360dialog"
 

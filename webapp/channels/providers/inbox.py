@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.channels.providers.base import OutboundMessage, PermanentProviderError, ProviderSpec, SendResult
+from webapp.customers.models import Customer
 from webapp.extensions import db
 from webapp.inbox.models import InboxMessage
-from webapp.orders.models import Customer
 
 SPEC = ProviderSpec("inbox", "In-app inbox (built in)", ("in_app",))
 _RECIPIENT = re.compile(r"customer:([1-9][0-9]{0,18})")

@@ -31,13 +31,14 @@ from webapp.channels.providers.base import (
     TransientProviderError,
 )
 from webapp.channels.providers.batching import send_grouped
+from webapp.channels.providers.mailgun_callbacks import MailgunCallbacks
 
 SPEC = ProviderSpec("mailgun", "Mailgun", ("email",), (
     ConfigField("domain", "Sending domain"),
     ConfigField("api_key", "API key", secret=True),
     ConfigField("from_email", "Sender address"),
     ConfigField("webhook_signing_key", "Webhook signing key", secret=True, required=False),
-), max_batch=1000)
+), max_batch=1000, callbacks=MailgunCallbacks())
 DEFAULT_BASE = "https://api.mailgun.net"
 LABEL = "Mailgun"
 BATCH_LIMIT = 1000  # Mailgun's maximum number of recipients per batch-sending request

@@ -18,14 +18,16 @@ from webapp.channels.providers.base import (
     ProviderSpec,
     SendResult,
 )
+from webapp.channels.providers.plivo_callbacks import PlivoCallbacks
 
 SPEC = ProviderSpec("plivo", "Plivo", ("sms",), (
     ConfigField("auth_id", "Auth ID"),
     ConfigField("auth_token", "Auth token", secret=True),
     ConfigField("from_number", "Sender: number in E.164 or sender ID (or a Powerpack below)", required=False),
     ConfigField("powerpack_uuid", "Powerpack UUID", required=False),
-    ConfigField("status_callback_url", "Message status URL", required=False),
-))
+    ConfigField("status_callback_url", "Message status URL (default: this app's, from PUBLIC_BASE_URL)",
+                required=False),
+), status_callback_path="/callbacks/plivo/{store}/status", callbacks=PlivoCallbacks())
 DEFAULT_BASE = "https://api.plivo.com"
 LABEL = "Plivo"
 

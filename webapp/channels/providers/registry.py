@@ -11,16 +11,16 @@ import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from flask import current_app
 from sqlalchemy import select
 
+from webapp.accounts.models import Store
+from webapp.channels.models import ProviderConfig
 from webapp.channels.providers.base import Provider, ProviderSpec
 from webapp.channels.providers.inbox import InboxProvider
 from webapp.channels.providers.sandbox import SandboxProvider
 from webapp.channels.providers.webhook import WebhookProvider
 from webapp.crypto import vault
 from webapp.extensions import db
-from webapp.notifications.models import ProviderConfig
 
 ENTRY_POINT_GROUP = "notifyhub.providers"
 # Used when the package metadata is not installed (running from a bare checkout).
@@ -52,12 +52,13 @@ def specs_for(channel: str) -> list[ProviderSpec]:
                   key=lambda spec: spec.label)
 
 
-def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Exception]]:
+def provider_chain(store_id: int, channel: str, public_base_url: str = "") -> list[tuple[str, Provider | Exception]]:
     """The enabled providers of a channel in failover order; when none is set up, the in-app inbox
     for in_app and the sandbox for the rest.
 
     A provider that cannot even be built (bad settings) is returned as its exception, so
-    delivery records why and moves on to the next.
+    delivery records why and moves on to the next. `public_base_url` (RuntimeSettings) fills in
+    receipt URLs the merchant left empty.
     """
     configs = db.session.scalars(
         select(ProviderConfig)
@@ -68,26 +69,24 @@ def provider_chain(store_id: int, channel: str) -> list[tuple[str, Provider | Ex
     if not configs:
         default = DEFAULT_PROVIDER.get(channel, SandboxProvider)
         return [(default.spec.code, default())]
-    return [(config.provider, _build(config)) for config in configs]
+    return [(config.provider, build_provider(config, public_base_url)) for config in configs]
 
 
-def _with_callback_url(spec: ProviderSpec, config: ProviderConfig) -> dict:
+def _with_callback_url(spec: ProviderSpec, config: ProviderConfig, public: str) -> dict:
     settings = dict(config.settings or {})
-    public = current_app.config.get("PUBLIC_BASE_URL")
     if spec.status_callback_path and public and not settings.get("status_callback_url"):
-        from webapp.accounts.models import Store
-
         slug = db.session.get(Store, config.store_id).slug
         settings["status_callback_url"] = public + spec.status_callback_path.format(store=slug)
     return settings
 
 
-def _build(config: ProviderConfig) -> Provider | Exception:
+def build_provider(config: ProviderConfig, public_base_url: str = "") -> Provider | Exception:
     cls = providers().get(config.provider)
     if cls is None:
         return LookupError(f"unknown provider {config.provider}")
     try:
         secrets = json.loads(vault().decrypt(config.secrets_encrypted)) if config.secrets_encrypted else {}
-        return cls(settings=_with_callback_url(cls.spec, config), secrets=secrets, base_url=config.base_url)
+        settings = _with_callback_url(cls.spec, config, public_base_url)
+        return cls(settings=settings, secrets=secrets, base_url=config.base_url)
     except Exception as error:  # a broken config must not stop the chain
         return error

@@ -8,9 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.channels.models import SandboxMessage
 from webapp.channels.providers.base import OutboundMessage, ProviderSpec, SendResult
 from webapp.extensions import db
-from webapp.notifications.models import SandboxMessage
 
 SPEC = ProviderSpec("sandbox", "Sandbox (records, sends nothing)",
                     ("email", "sms", "whatsapp", "push", "in_app", "ops"))

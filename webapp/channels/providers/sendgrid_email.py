@@ -27,13 +27,14 @@ from webapp.channels.providers.base import (
     TransientProviderError,
 )
 from webapp.channels.providers.batching import send_grouped
+from webapp.channels.providers.sendgrid_callbacks import SendGridCallbacks
 
 SPEC = ProviderSpec("sendgrid", "SendGrid", ("email",), (
     ConfigField("api_key", "API key", secret=True),
     ConfigField("from_email", "Sender address"),
     ConfigField("from_name", "Sender name", required=False),
     ConfigField("event_webhook_public_key", "Event Webhook verification key", required=False),
-), max_batch=1000)
+), max_batch=1000, callbacks=SendGridCallbacks())
 DEFAULT_HOST = "https://api.sendgrid.com"
 BATCH_LIMIT = 1000  # personalizations per /v3/mail/send request
 

@@ -34,6 +34,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.ses_callbacks import SesCallbacks
 
 SPEC = ProviderSpec("ses", "Amazon SES", ("email",), (
     ConfigField("region", "AWS region (e.g. us-east-1)"),
@@ -44,7 +45,7 @@ SPEC = ProviderSpec("ses", "Amazon SES", ("email",), (
     # Only events from these topics are heard at /callbacks/ses/<store>: anyone can sign SNS messages
     # from their own AWS account, so the topic is what ties an event to this store's SES.
     ConfigField("sns_topic_arn", "SNS topic ARN(s) for delivery events (comma-separated)", required=False),
-))
+), callbacks=SesCallbacks())
 LABEL = "Amazon SES"
 MAX_REASON = 300
 # botocore's `max_attempts` counts retries after the first attempt (max_attempts=1 would send twice);

@@ -20,6 +20,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.twilio_callbacks import TwilioCallbacks
 
 SPEC = ProviderSpec("twilio", "Twilio", ("sms", "whatsapp"), (
     ConfigField("account_sid", "Account SID"),
@@ -28,7 +29,7 @@ SPEC = ProviderSpec("twilio", "Twilio", ("sms", "whatsapp"), (
     ConfigField("from_number", "Sender number, E.164", required=False),
     ConfigField("status_callback_url", "Status callback URL (default: this app's, from PUBLIC_BASE_URL)",
                 required=False),
-), status_callback_path="/callbacks/twilio/{store}/status")
+), status_callback_path="/callbacks/twilio/{store}/status", callbacks=TwilioCallbacks())
 # Twilio error codes that no retry can fix: invalid or unreachable 'To', opted out, bad sender.
 PERMANENT_CODES = {21211, 21214, 21217, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006, 30007}
 

@@ -22,13 +22,20 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.vonage_callbacks import VonageCallbacks
 
 SPEC = ProviderSpec("vonage", "Vonage SMS API", ("sms",), (
     ConfigField("api_key", "API key"),
     ConfigField("api_secret", "API secret", secret=True),
     ConfigField("from_number", "Sender: number in E.164 or alphanumeric sender ID"),
-    ConfigField("status_callback_url", "Delivery receipt URL", required=False),
-))
+    ConfigField("status_callback_url", "Delivery receipt URL (default: this app's, from PUBLIC_BASE_URL)",
+                required=False),
+    # Vonage's signed webhooks (turned on for the account by Vonage support): receipts and inbound
+    # messages are accepted only when signed with this secret.
+    ConfigField("signature_secret", "Signature secret (signed webhooks)", secret=True, required=False),
+    ConfigField("signature_method", "Signature method: md5hash (default), md5, sha1, sha256 or sha512",
+                required=False),
+), status_callback_path="/callbacks/vonage/{store}/status", callbacks=VonageCallbacks())
 DEFAULT_BASE = "https://rest.nexmo.com"
 LABEL = "Vonage"
 

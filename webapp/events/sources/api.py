@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from webapp import vocabulary
 from webapp.events.normalized import (
     INVOICE,
     ORDER,
@@ -24,7 +25,6 @@ from webapp.events.normalized import (
     Tracking,
 )
 from webapp.events.sources import to_datetime, to_decimal, to_quantity
-from webapp.notifications import catalog
 
 # The schema, as published to API users (unknown keys anywhere are ignored):
 # {
@@ -58,7 +58,7 @@ _IMPLIED_STATUS = {
     "refund.processed": REFUND_PROCESSED,
 }
 # "manual" events are the ones merchants type into the dashboard; an API client is never one.
-SOURCES: tuple[str, ...] = tuple(c.code for c in catalog.ORDER_SOURCES if c.code != "manual")
+SOURCES: tuple[str, ...] = tuple(c.code for c in vocabulary.ORDER_SOURCES if c.code != "manual")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -118,10 +118,10 @@ def _status(payload: dict[str, Any], event_type: str, kind: str) -> str:
         if status not in (None, implied):
             raise _fail("status", f"must be omitted or {implied!r} for type {event_type}")
         return implied
-    codes = catalog.INVOICE_STATUSES if kind == INVOICE else catalog.ORDER_STATUSES
+    codes = vocabulary.INVOICE_STATUSES if kind == INVOICE else vocabulary.ORDER_STATUSES
     if status is None:
         raise _fail("status", f"is required for type {event_type}; one of {', '.join(c.code for c in codes)}")
-    if not isinstance(status, str) or not catalog.is_status(kind, status):
+    if not isinstance(status, str) or not vocabulary.is_status(kind, status):
         raise _fail("status", f"must be one of {', '.join(c.code for c in codes)} for type {event_type}")
     return status
 

@@ -1,0 +1,84 @@
+from webapp.dispatch.planned import PENDING
+from webapp.notifications.planner import (
+    FAILED,
+    SKIPPED,
+    SUPPRESSED,
+    PlanRequest,
+    Recipient,
+    StoreInfo,
+    plan_for_event,
+    plan_messages,
+)
+from webapp.notifications.rules import RuleKey, RuleState, complete
+
+RULES = complete({RuleKey("order", "shopify", "cancelled"): RuleState(True, frozenset({"email", "sms"}))})
+ORDER = {"number": "#1001", "status": "cancelled", "total": "409.94", "currency": "USD",
+         "lines": [{"name": "IPod Nano", "quantity": 1, "price": "199.00"}], "tracking": None}
+BOB = Recipient("Bob Norman", "bob@example.com", "+16135550142", "en")
+
+
+def request(**changes) -> PlanRequest:
+    fields = {"kind": "order", "status": "cancelled", "recipient": BOB, "store": StoreInfo("Acme", "en"),
+              "order": ORDER}
+    return PlanRequest(**(fields | changes))
+
+
+def test_active_rule_plans_one_rendered_message_per_channel():
+    email, sms = plan_for_event(RULES, "shopify", request())
+    assert (email.channel, email.status, email.recipient) == ("email", PENDING, "bob@example.com")
+    assert email.subject == "Order #1001 was cancelled"
+    assert "Hi Bob," in email.body and "IPod Nano" in email.body
+    assert (sms.channel, sms.recipient) == ("sms", "+16135550142")
+    assert sms.body == "Acme: Your order #1001 was cancelled."
+    assert email.priority == "critical" and email.message_type == "order.cancelled"
+
+
+def test_no_matching_active_rule_plans_nothing():
+    assert plan_for_event(RULES, "woocommerce", request()) == []
+    assert plan_for_event(RULES, "shopify", request(status="delivered")) == []
+
+
+def test_missing_phone_is_a_recorded_skip_not_a_crash():
+    email, sms = plan_for_event(RULES, "shopify", request(recipient=Recipient("Bob", "bob@example.com")))
+    assert email.status == PENDING
+    assert sms.status == SKIPPED and sms.error == "customer has no phone for sms"
+
+
+def test_suppressed_address_is_not_messaged():
+    [sms] = plan_messages(["sms"], request(suppressions={("sms", "+16135550142"): "replied STOP"}))
+    assert sms.status == SUPPRESSED and "replied STOP" in sms.error
+
+
+def test_customer_language_is_used_with_fallback():
+    french = request(recipient=Recipient("Chloé", "c@example.fr", None, "fr-CA"))
+    [email] = plan_messages(["email"], french)
+    assert email.locale == "fr" and email.subject == "Commande #1001 annulée"
+    klingon = request(recipient=Recipient("Worf", "w@example.com", None, "tlh"), store=StoreInfo("Acme", "de"))
+    [email] = plan_messages(["email"], klingon)
+    assert email.locale == "de"
+
+
+def test_broken_template_fails_that_channel_and_the_others_still_go_out():
+    overrides = {("order.cancelled", "email", "en"): {"subject": "{{ order.nope.deeper }}", "body": "x"}}
+    email, sms = plan_messages(["email", "sms"], request(templates=overrides))
+    assert email.status == FAILED and "template error" in email.error
+    assert sms.status == PENDING
+
+
+def test_templates_are_sandboxed():
+    overrides = {("order.cancelled", "sms", "en"): {"body": "{{ ''.__class__.__mro__ }}"}}
+    [sms] = plan_messages(["sms"], request(templates=overrides))
+    assert sms.status == FAILED and "unsafe" in sms.error.lower()
+
+
+def test_html_email_escapes_customer_data():
+    evil = request(recipient=Recipient("<script>x</script>", "e@example.com"))
+    [email] = plan_messages(["email"], evil)
+    assert "<script>" not in email.body and "&lt;script&gt;" in email.body
+
+
+def test_staff_note_is_included_and_staff_sends_are_critical():
+    [sms] = plan_messages(["sms"], request(status="delivered", note="Left at the back door.", urgent=True))
+    assert sms.body.endswith("Left at the back door.") and sms.priority == "critical"
+    [sms] = plan_messages(["sms"], request(status="delivered"))
+    assert sms.priority == "transactional"

@@ -1,0 +1,1 @@
+"""Read-side queries and labels for the dashboard pages and the API."""
