@@ -11,13 +11,17 @@ from sqlalchemy import select
 
 from webapp.accounts.models import Store, User
 from webapp.accounts.provisioning import create_store, create_user
+from webapp.customers.models import Customer
+from webapp.events.integrations import get_integration, set_secret
+from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent
 from webapp.extensions import db
-from webapp.notifications.catalog import ORDER_STATUSES
 from webapp.notifications.models import NotificationRule
 from webapp.notifications.rule_store import save_rules
 from webapp.notifications.rules import RuleKey, RuleState
-from webapp.orders.models import Customer, Order
+from webapp.orders.models import Order
+from webapp.pipeline.ingest import ingest_event
 from webapp.timeutil import utcnow
+from webapp.vocabulary import ORDER_STATUSES
 
 DEMO_SLUG = "demo"
 DEMO_USERS = (
@@ -45,6 +49,7 @@ ACTIVE_RULES = (
     ("woocommerce", "processing", {"email"}),
     ("woocommerce", "delivered", {"email", "sms"}),
     ("bigcommerce", "cancelled", {"email"}),
+    ("cto", "ready", {"email", "sms"}),  # what the README's API example triggers
 )
 
 
@@ -76,8 +81,6 @@ def seed_demo() -> Store:
 
 def _seed_integrations(store: Store) -> None:
     """Webhook secrets (so the demo accepts signed webhooks) and a first event through the pipeline."""
-    from webapp.events.integrations import get_integration, set_secret
-
     if get_integration(store.id, "shopify") is not None:
         return
     for source, secret in DEMO_WEBHOOK_SECRETS.items():
@@ -86,9 +89,6 @@ def _seed_integrations(store: Store) -> None:
 
 
 def _ingest_demo_event(store: Store) -> None:
-    from webapp.events.ingest import ingest_event
-    from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent
-
     event = NormalizedEvent(
         source="shopify", kind="order", external_id="450789470", number="#1002", status="delivered",
         occurred_at=utcnow(), topic="fulfillment_events/create",

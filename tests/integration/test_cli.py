@@ -1,7 +1,13 @@
+import json
+import re
+from pathlib import Path
+
 from sqlalchemy import select
 
 from webapp.accounts.models import Store, User
 from webapp.demo import seed_demo
+from webapp.dispatch.models import Notification
+from webapp.events.api_keys import create_api_key
 from webapp.extensions import db
 from webapp.notifications.rule_store import load_rules
 
@@ -50,7 +56,20 @@ def test_demo_seed_is_idempotent(app):
         .check_password("demo-owner-pass")
     assert sum(rule.active for rule in rules_before.values()) >= 3
     # A first event went through the pipeline, once, so Activity and Outbox have something to show.
-    from webapp.notifications.models import Notification
+    from webapp.dispatch.models import Notification
 
     channels = db.session.scalars(select(Notification.channel).order_by(Notification.channel)).all()
     assert channels == ["email", "sms"]
+
+
+def test_the_readme_api_example_plans_a_notification_on_a_fresh_demo(app):
+    """README.md's curl example, sent as written to a freshly seeded demo."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    body = json.loads(re.search(r"/api/v1/events .*?-d '(\{.*?\})'", readme, re.S).group(1))
+    store = seed_demo()
+    key = create_api_key(store.id, "README").plaintext
+    response = app.test_client().post("/api/v1/events", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code in (200, 201, 202), response.get_data(as_text=True)
+    planned = db.session.scalars(select(Notification).where(Notification.store_id == store.id,
+                                                            Notification.source == "cto")).all()
+    assert {(n.channel, n.status) for n in planned} == {("email", "pending"), ("sms", "skipped")}
