@@ -12,14 +12,19 @@ UV := $(BIN)/uv
 
 # uv installs the dependencies in seconds where pip takes a minute; it comes from PyPI into the
 # venv itself, and plain pip remains the fallback whenever uv cannot be had or fails.
+# The venv starts without pip (ensurepip alone takes seconds); uv brings pip in with the rest, and
+# the fallback puts it there itself.
 define install
-	if [ -x $(UV) ] && $(UV) pip install --quiet --python $(BIN)/python $(1); then :; \
-	else $(BIN)/pip install --quiet $(1); fi
+	@echo "Installing $(1) (uv; plain pip if uv fails)"
+	@if [ -x $(UV) ] && $(UV) pip install --quiet --python $(BIN)/python pip $(1); then :; \
+	else [ -x $(BIN)/pip ] || $(BIN)/python -m ensurepip --default-pip >/dev/null; $(BIN)/pip install --quiet $(1); fi
 endef
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv || echo "uv is not available here; installing with pip"
+	$(PYTHON) -m venv --without-pip $(VENV)
+	@$(PYTHON) -m pip --python $(BIN)/python install --quiet uv 2>/dev/null || \
+	  { $(BIN)/python -m ensurepip --default-pip >/dev/null && $(BIN)/pip install --quiet uv; } || \
+	  echo "uv is not available here; installing with pip"
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(call install,-e .)
@@ -30,8 +35,7 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/flask db upgrade
-	$(BIN)/flask seed-demo
+	$(BIN)/flask seed-demo --upgrade
 	$(BIN)/python -m webapp.devserver
 
 test: $(DEV_STAMP)

@@ -28,7 +28,8 @@ def main() -> int:
     port = env.get("PORT", "5000")
     bin_dir = Path(sys.executable).parent
     processes = [
-        subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTIONS,
+        # --preload: the app is imported once and forked, so the first page is up seconds sooner.
+        subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTIONS, "--preload",
                           "--access-logfile", "-", "webapp:create_app()"], env=env, cwd=ROOT),
         subprocess.Popen([str(bin_dir / "rq"), "worker", "--url", env["REDIS_URL"], "--with-scheduler",
                           "-w", "jobs.worker.AppWorker", "critical", "transactional", "marketing"],
