@@ -49,7 +49,7 @@ ACTIVE_RULES = (
     ("woocommerce", "processing", {"email"}),
     ("woocommerce", "delivered", {"email", "sms"}),
     ("bigcommerce", "cancelled", {"email"}),
-    ("cto", "ready", {"email", "sms"}),  # what the README's API example triggers
+    ("cto", "processing", {"email", "sms"}),  # what the README's API example triggers
 )
 
 
