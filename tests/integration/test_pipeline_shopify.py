@@ -114,6 +114,31 @@ def test_late_older_event_does_not_move_the_order_backwards(client, store):
     assert [n.message_type for n in notifications(store.id)] == ["order.cancelled", "order.cancelled"]
 
 
+def test_events_tied_in_time_never_move_the_order_back_or_notify_twice(client, store):
+    """Shopify sends orders/updated (fulfilled), orders/paid and orders/fulfilled for one change, all
+    with the same updated_at: the order stays ready and the customer hears "ready" once."""
+    connect_sources(store)
+    set_rule(store, "shopify", "sent_for_processing")
+    set_rule(store, "shopify", "ready")
+    same = "2024-05-01T10:00:00Z"
+    post_shopify(client, store, "orders/updated", shopify_order(updated_at=same, fulfillment_status="fulfilled",
+                                                                financial_status="paid"), "wh-1")
+    paid = post_shopify(client, store, "orders/paid", shopify_order(updated_at=same, financial_status="paid"), "wh-2")
+    assert paid.get_json()["status"] == "stale"
+    post_shopify(client, store, "orders/fulfilled", shopify_order(updated_at=same, fulfillment_status="fulfilled"),
+                 "wh-3")
+    run_worker()
+    assert db.session.scalar(select(Order)).status == "ready"
+    assert [n.message_type for n in notifications(store.id)] == ["order.ready", "order.ready"]  # email + sms
+    # A later report of the same status moves its time on: an event from in between cannot win.
+    post_shopify(client, store, "orders/updated", shopify_order(updated_at="2024-05-01T12:00:00Z",
+                                                                fulfillment_status="fulfilled"), "wh-4")
+    late = post_shopify(client, store, "orders/paid", shopify_order(updated_at="2024-05-01T11:00:00Z",
+                                                                    financial_status="paid"), "wh-5")
+    assert late.get_json()["status"] == "stale"
+    assert len(notifications(store.id)) == 2
+
+
 def test_customer_without_phone_gets_email_and_a_recorded_sms_skip(client, store):
     connect_sources(store)
     set_rule(store, "shopify", "cancelled")

@@ -11,6 +11,7 @@ from webapp.customers.models import Customer
 from webapp.events.normalized import INVOICE, ORDER, NormalizedEvent, PayloadError
 from webapp.extensions import db
 from webapp.orders.models import Order, OrderStatusChange
+from webapp.orders.ordering import supersedes
 
 CENT = Decimal("0.01")
 
@@ -65,8 +66,14 @@ def apply_status(order: Order, event: NormalizedEvent, inbound_event=None,
     """
     moves_status = event.kind in (ORDER, INVOICE)
     if moves_status and order.status == event.status:
+        if order.status_at is None or event.occurred_at > order.status_at:
+            # A later report of the same status: nothing happened, but an event from in between
+            # must no longer beat it. Not a change, so nothing is recorded or notified.
+            order.status_at = event.occurred_at
         return None
-    stale = bool(moves_status and order.status_at and event.occurred_at < order.status_at)
+    # Stale: an older event, or one at the same instant that is no step forward (orders/ordering.py).
+    stale = moves_status and not supersedes(order.kind, event.status, event.occurred_at, order.status or None,
+                                            order.status_at)
     change = OrderStatusChange(store_id=order.store_id, order=order, event_kind=event.kind,
                                from_status=order.status or None, to_status=event.status, applied=not stale,
                                occurred_at=event.occurred_at, inbound_event=inbound_event,
