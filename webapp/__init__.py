@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import configure_mappers
 
 from webapp.config import load_config
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_error_pages(app)
     _register_cli(app)
     _register_template_globals(app)
+    _register_security_headers(app)
     return app
 
 
@@ -91,6 +93,8 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_error_pages(app: Flask) -> None:
     def page(status: int, title: str, message: str):
+        if _machine_path():  # webhooks, callbacks and the API are read by programs: JSON, always
+            return {"error": message}, status
         return render_template("error.html", status=status, title=title, message=message), status
 
     @app.errorhandler(CSRFError)
@@ -126,19 +130,54 @@ def _register_error_pages(app: Flask) -> None:
         # A value the database cannot hold (too long, too large): the input's fault, nothing written.
         db.session.rollback()
         app.logger.info("refused out-of-range input: %s", type(error).__name__)
-        if _machine_path():
-            return {"error": "a value is too long or out of range"}, 400
-        return page(400, "Bad request", "A value in the request is too long or out of range. Nothing was changed.")
+        message = "a value is too long or out of range" if _machine_path() else \
+            "A value in the request is too long or out of range. Nothing was changed."
+        return page(400, "Bad request", message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def service_unavailable(error):
+        # The database or Redis is away: nothing was written, and a sender must retry, so never a
+        # 4xx (which platforms read as "do not retry"). OperationalError is also a StatementError:
+        # this more specific handler is the one Flask picks for it.
+        db.session.rollback()
+        app.logger.warning("answering 503, a backing service is unavailable: %s", type(error).__name__)
+        headers = {"Retry-After": str(app.config["RETRY_AFTER_SECONDS"])}
+        message = ("temporarily unavailable; nothing was stored, retry later" if _machine_path() else
+                   "The database or the queue is not answering just now, so nothing was changed. "
+                   "Please try again in a moment.")
+        response, status = page(503, "Temporarily unavailable", message)
+        return response, status, headers
 
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
-        if _machine_path():
-            return {"error": "internal error; nothing was stored, retry later"}, 500
-        return page(500, "Something went wrong", "The error was logged. Nothing was changed; please try again.")
+        message = "internal error; nothing was stored, retry later" if _machine_path() else \
+            "The error was logged. Nothing was changed; please try again."
+        return page(500, "Something went wrong", message)
 
     def _machine_path() -> bool:
         return request.path.startswith(("/api/", "/webhooks/", "/callbacks/"))
+
+
+# No inline script or style and no eval anywhere (behaviour lives in static/app.js), and no page
+# may be framed: owner settings cannot be clickjacked.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY",
+                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _register_cli(app: Flask) -> None:

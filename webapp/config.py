@@ -79,6 +79,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SWEEP_UNQUEUED_GRACE": float(env.get("SWEEP_UNQUEUED_GRACE", "5")),
         "SWEEP_REQUEUE_AFTER": float(env.get("SWEEP_REQUEUE_AFTER", "30")),
         "SWEEP_SENDING_AFTER": float(env.get("SWEEP_SENDING_AFTER", "120")),
+        # What a 503 (database or Redis away) tells the sender to wait before retrying.
+        "RETRY_AFTER_SECONDS": int(env.get("RETRY_AFTER_SECONDS", "5")),
+        # Enqueueing gives up after this long (Redis hung) and leaves the rows to the sweep, so a
+        # webhook is answered well within its sender's deadline (Shopify's is 5 s).
+        "ENQUEUE_TIMEOUT_SECONDS": float(env.get("ENQUEUE_TIMEOUT_SECONDS", "0.3")),
     }
     config.update(overrides)
     if "DATABASE_URL" in overrides:

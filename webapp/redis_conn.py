@@ -85,16 +85,29 @@ def is_reachable(url: str) -> bool:
 
 def get_redis() -> redis.Redis:
     """The app's Redis client; starts the embedded server the first time when no REDIS_URL is set."""
+    # Timeouts, so an unreachable Redis fails a request in seconds instead of hanging it; the
+    # caller then falls back (webhooks still store the event, the sweep enqueues it later).
+    return _client("redis", connect_timeout=2, timeout=5)
+
+
+def get_enqueue_redis() -> redis.Redis:
+    """The client enqueueing uses: it gives up after ENQUEUE_TIMEOUT_SECONDS (0.3 s), so a hung
+    Redis cannot hold a webhook past its sender's deadline; the rows wait for the sweep instead."""
     from flask import current_app
 
-    client = current_app.extensions.get("redis")
+    seconds = float(current_app.config.get("ENQUEUE_TIMEOUT_SECONDS", 0.3))
+    return _client("redis-enqueue", connect_timeout=seconds, timeout=seconds)
+
+
+def _client(name: str, connect_timeout: float, timeout: float) -> redis.Redis:
+    from flask import current_app
+
+    client = current_app.extensions.get(name)
     if client is None:
         url = current_app.config.get("REDIS_URL") or start_embedded_redis(
             Path(current_app.instance_path) / "redis"
         )
         current_app.config["REDIS_URL"] = url
-        # Timeouts, so an unreachable Redis fails a request in seconds instead of hanging it; the
-        # caller then falls back (webhooks still store the event, the sweep enqueues it later).
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-        current_app.extensions["redis"] = client
+        client = redis.Redis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=timeout)
+        current_app.extensions[name] = client
     return client

@@ -103,6 +103,7 @@ def test_redis_outage_loses_nothing(app, client, store, provider, tmp_path):
     url = start_embedded_redis(redis_dir)
     app.config["REDIS_URL"] = url
     app.extensions.pop("redis", None)
+    app.extensions.pop("redis-enqueue", None)
     connect_sources(store)
     set_rule(store, "shopify", "cancelled")
     use_provider(store, provider.server.url)

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from webapp.consent.policy import PRIORITIES
 from webapp.dispatch.models import PENDING, RETRYING, Notification, NotificationEvent
 from webapp.extensions import db
-from webapp.redis_conn import get_redis
+from webapp.redis_conn import get_enqueue_redis
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ JOB_OPTIONS = {"job_timeout": JOB_TIMEOUT, "result_ttl": 0, "failure_ttl": 7 * 8
 
 
 def queue(priority: str) -> Queue:
-    return Queue(priority if priority in PRIORITIES else "transactional", connection=get_redis())
+    return Queue(priority if priority in PRIORITIES else "transactional", connection=get_enqueue_redis())
 
 
 def assign_jobs(rows: Iterable[Notification]) -> None:
@@ -55,14 +55,19 @@ def enqueue_assigned(rows: Iterable[Notification]) -> int:
     for row in rows:
         if row.status == PENDING and row.job_id:
             jobs.setdefault(row.job_id, (row.priority, []))[1].append(row.id)
-    queued = 0
+    queued, unqueued = 0, []
     for job_id, (priority, ids) in jobs.items():
+        if unqueued:  # Redis already failed once in this call: do not wait for it again
+            unqueued += ids
+            continue
         try:
             queue(priority).enqueue(DELIVER_JOB, ids, job_id=job_id, **JOB_OPTIONS)
             queued += len(ids)
         except (redis.ConnectionError, redis.TimeoutError) as error:
-            log.warning("Redis unavailable, %d notification(s) left for the sweep: %s", len(ids), error)
-            _mark_unqueued(ids)
+            log.warning("Redis unavailable, notifications left for the sweep: %s", error)
+            unqueued += ids
+    if unqueued:
+        _mark_unqueued(unqueued)
     return queued
 
 

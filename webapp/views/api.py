@@ -5,7 +5,6 @@ Authenticated with `Authorization: Bearer <store API key>`. Answers JSON, errors
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from functools import wraps
 
@@ -13,6 +12,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp import jsonbody
 from webapp.accounts.models import Store
 from webapp.events.api_keys import authenticate
 from webapp.events.models import IdempotentResponse
@@ -57,7 +57,7 @@ def post_event():
         if replay is not None:
             return replay
     try:
-        payload = json.loads(body)
+        payload = jsonbody.loads(body)
         if not isinstance(payload, dict):
             raise PayloadError("body must be a JSON object")
         event = normalize_api_event(payload)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 
+from webapp import jsonbody
 from webapp.channels.providers.callbacks import InboundRequest
 from webapp.channels.providers.registry import providers
 from webapp.pipeline.callbacks import handle_callback
@@ -28,10 +29,16 @@ def receive(provider: str, store_slug: str, kind: str):
     if handler is None or kind not in handler.kinds:
         abort(404)
     store = store_from_url_or_404(store_slug)
+    body = request.get_data(cache=True)
+    if body.lstrip()[:1] in (b"{", b"["):
+        try:
+            jsonbody.loads(body)
+        except jsonbody.JSONBodyError as error:  # cannot be verified nor read: say so, write nothing
+            return {"error": f"body is {error}"}, 400
     inbound = InboundRequest(
         method=request.method, url=request.url, kind=kind,
         headers={name.lower(): value for name, value in request.headers.items()},
-        body=request.get_data(cache=True),
+        body=body,
         form=(request.args if request.method == "GET" else request.form).to_dict(),
     )
     reply = handle_callback(store, provider, handler, inbound, runtime_settings())

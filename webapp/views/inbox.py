@@ -18,6 +18,7 @@ from functools import wraps
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
+from webapp import jsonbody
 from webapp.accounts.models import Store
 from webapp.events.api_keys import PREFIX as API_KEY_PREFIX
 from webapp.extensions import db
@@ -130,7 +131,7 @@ def mark_all_read(store: Store, customer_id: int):
 @customer_auth
 def register_device(store: Store, customer_id: int):
     try:
-        platform, token = feed.parse_device(request.get_json(force=True, silent=True))
+        platform, token = feed.parse_device(_json_or_none())
     except feed.FeedError as exc:
         return error(400, str(exc))
     result = feed.register_device(db.session, store.id, customer_id, platform, token)
@@ -143,3 +144,10 @@ def remove_device(store: Store, customer_id: int, token: str):
     # Idempotent: removing a token the customer does not have (any more) is not an error.
     feed.remove_device(db.session, store.id, customer_id, token)
     return "", 204
+
+
+def _json_or_none():
+    try:
+        return jsonbody.loads(request.get_data())
+    except jsonbody.JSONBodyError:
+        return None

@@ -7,7 +7,6 @@ Nothing is stored unless the signature is valid and the payload parses.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 
@@ -15,6 +14,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp import jsonbody
 from webapp.accounts.models import Store
 from webapp.events import models as ev
 from webapp.events.integrations import secret_for
@@ -39,9 +39,9 @@ def _answer(status: int, message: str, **extra):
 
 def _json_body() -> dict:
     try:
-        payload = json.loads(request.get_data())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise PayloadError(f"body is not valid JSON: {error}") from error
+        payload = jsonbody.loads(request.get_data())
+    except jsonbody.JSONBodyError as error:
+        raise PayloadError(f"body is {error}") from error
     if not isinstance(payload, dict):
         raise PayloadError("body must be a JSON object")
     return payload

@@ -10,12 +10,12 @@ payloads the provider documents.
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from webapp import jsonbody
 from webapp.consent import keywords
 from webapp.runtime import RuntimeSettings
 
@@ -48,8 +48,8 @@ class InboundRequest:
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON."""
         try:
-            return json.loads(self.body or b"null")
-        except ValueError:
+            return jsonbody.loads(self.body or b"null")
+        except jsonbody.JSONBodyError:
             return None
 
 

@@ -3,9 +3,9 @@ verified (sns.py), and only topics the store's SES accounts name (setting sns_to
 heard: a valid SNS signature proves only that some AWS account sent the message."""
 from __future__ import annotations
 
-import json
 import logging
 
+from webapp import jsonbody
 from webapp.channels.providers import sns
 from webapp.channels.providers.callbacks import (
     FORBIDDEN,
@@ -71,8 +71,8 @@ class SesCallbacks:
 
 def _json(text: str):
     try:
-        return json.loads(text)
-    except ValueError:
+        return jsonbody.loads(text)
+    except jsonbody.JSONBodyError:
         return None
 
 

@@ -1,0 +1,20 @@
+// Small behaviours of the dashboard pages, kept in this file (not in hx-on attributes) so the
+// Content-Security-Policy can forbid inline script and eval.
+
+// Filter forms (data-drop-empty-params): leave empty fields out of the URL, so links stay short.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (!event.detail.elt.closest("[data-drop-empty-params]")) return;
+  const params = event.detail.parameters;
+  for (const key of Reflect.ownKeys(params)) {
+    if (params[key] === "") delete params[key];
+  }
+});
+
+// Lists (data-select-current): the item clicked becomes the current one.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-select-current] a[data-message]");
+  if (!link) return;
+  const list = link.closest("[data-select-current]");
+  list.querySelectorAll("[aria-current]").forEach((item) => item.removeAttribute("aria-current"));
+  link.setAttribute("aria-current", "true");
+});
