@@ -29,8 +29,14 @@ class LoginForm(FlaskForm):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_id: str) -> User | None:
+    """The user of a session id "<user id>:<session version>"; a session ended since (sign-out, new
+    password) or of a removed user finds nobody, and the browser is sent to sign in."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and (user.session_version or 0) == int(version) else None
 
 
 def _throttle() -> Throttle:
@@ -56,8 +62,8 @@ def login():
         form.form_errors.append("Sign-in is unavailable for a moment. Please try again shortly.")
         return render_template("auth/login.html", form=form), 503
     if wait:
-        minutes = max(1, round(wait / 60))
-        form.form_errors.append(f"Too many failed sign-ins. Try again in about {minutes} minute(s).")
+        when = f"{wait} seconds" if wait < 90 else f"about {round(wait / 60)} minutes"
+        form.form_errors.append(f"Too many failed sign-ins. Try again in {when}.")
         return render_template("auth/login.html", form=form), 429
 
     user = db.session.scalar(select(User).where(User.email == email))
@@ -83,6 +89,9 @@ def _safe_next(target: str | None) -> str | None:
 @bp.post("/logout")
 @login_required
 def logout():
+    # Ends every session of this user, not only this browser's: a cookie copied earlier stops working.
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
