@@ -149,3 +149,18 @@ def test_detail_shows_reason_timeline_and_exact_content_email_sandboxed_sms_with
     assert '<pre class="sms-body">Ação ' in html
     assert "75 characters" in html and "UCS-2" in html and "2 segments" in html
     assert "<iframe" not in html
+
+
+def test_a_resend_after_a_killed_worker_warns_where_the_provider_cannot_drop_repeats(client, login_as, store):
+    login_as("support")
+    pages = {}
+    for provider in ("twilio", "webhook"):
+        row = notification(store, channel="sms", recipient="+14155550100", provider=provider)
+        for attempt in (1, 2):
+            db.session.add(NotificationEvent(notification_id=row.id, kind="started",
+                                             detail=f"attempt {attempt} started on host:{attempt}"))
+        db.session.commit()
+        pages[provider] = client.get(f"/activity/{row.id}").get_data(as_text=True)
+    assert "May have been delivered twice." in pages["twilio"]
+    assert "Attempt started" in pages["twilio"] and "attempt 2 started on host:2" in pages["twilio"]
+    assert "May have been delivered twice." not in pages["webhook"]  # it drops a repeated idempotency key

@@ -96,6 +96,13 @@ def test_killing_the_worker_mid_delivery_loses_nothing_and_duplicates_nothing(ap
     # At most the one message in flight at the kill is sent again, with the same idempotency key, so a
     # provider that honours the key (as this one and the sandbox do) delivers each message once.
     assert sum(provider.calls.values()) - len(keys) <= 1
+    # Every attempt is on the timeline before the provider is called: a message sent twice shows both.
+    db.session.expire_all()
+    for row in db.session.scalars(select(Notification)):
+        started = [event for event in row.events if event.kind == "started"]
+        assert started and started[0].detail.startswith("attempt 1 started on ")
+        if provider.calls[row.idempotency_key] > 1:
+            assert len(started) >= 2
 
 
 def test_redis_outage_loses_nothing(app, client, store, provider, tmp_path):

@@ -8,7 +8,9 @@ recognised by providers that honour it (the sandbox and webhook providers do).
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +40,7 @@ from webapp.runtime import RuntimeSettings
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which process took a row, on the timeline
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,11 @@ BATCH_BUDGET_SECONDS = 20.0
 
 def claim(ids: list[int]) -> list[m.Notification]:
     """Atomically take the rows that are still open (pending/retrying); a duplicated or late job
-    gets nothing. One UPDATE ... RETURNING for the whole batch."""
+    gets nothing. One UPDATE ... RETURNING for the whole batch.
+
+    Each claimed row's timeline says "attempt N started on <worker>" in the same commit, before any
+    provider is called: if the worker is killed mid-call and the row is sent again, both attempts
+    show, and so does the chance that the customer got it twice."""
     rows = db.session.scalars(
         update(m.Notification)
         .where(m.Notification.id.in_(ids), m.Notification.status.in_((m.PENDING, m.RETRYING)))
@@ -72,6 +79,9 @@ def claim(ids: list[int]) -> list[m.Notification]:
         # Refresh rows this session already holds (objects outlive commits here).
         .execution_options(synchronize_session=False, populate_existing=True)
     ).all()
+    now = utcnow()
+    db.session.add_all(m.NotificationEvent(notification_id=row.id, kind="started", at=now,
+                                           detail=f"attempt {row.attempts} started on {WORKER}") for row in rows)
     db.session.commit()
     return sorted(rows, key=lambda row: row.id)
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from webapp import vocabulary
 from webapp.accounts.permissions import VIEW_ACTIVITY
+from webapp.channels.providers.registry import providers
 from webapp.channels.registry import channels
 from webapp.channels.sms_segments import GSM7, UCS2, sms_size
 from webapp.customers.models import Customer
@@ -21,7 +22,8 @@ bp = Blueprint("activity", __name__)
 
 # What each timeline entry (NotificationEvent.kind) means to a person reading it.
 EVENT_LABELS = {
-    "planned": "Planned", "queued": "Queued", "attempt": "Attempt", "retry": "Retry scheduled",
+    "planned": "Planned", "queued": "Queued", "started": "Attempt started", "attempt": "Attempt",
+    "retry": "Retry scheduled",
     "sent": "Sent", "delivered": "Delivered", "failed": "Failed", "suppressed": "Suppressed",
     "skipped": "Skipped", **RECEIPT_EVENT_LABELS,
 }
@@ -69,4 +71,14 @@ def detail(notification_id: int):
                                                             Customer.store_id == store_id))
     sms = sms_size(notification.body or "") if notification.channel == "sms" else None
     return render_template("activity/detail.html", notification=notification, order=order, customer=customer,
-                           sms=sms, encoding_labels=ENCODING_LABELS, event_labels=EVENT_LABELS, vocabulary=vocabulary)
+                           sms=sms, encoding_labels=ENCODING_LABELS, event_labels=EVENT_LABELS, vocabulary=vocabulary,
+                           maybe_twice=may_have_arrived_twice(notification))
+
+
+def may_have_arrived_twice(notification: Notification) -> bool:
+    """Sent after more than one started attempt, through a provider that cannot drop a repeat: a
+    worker killed mid-call may have left the first attempt delivered."""
+    started = sum(1 for event in notification.events if event.kind == "started")
+    spec = getattr(providers().get(notification.provider or ""), "spec", None)
+    return (started > 1 and notification.status in ("sent", "delivered")
+            and not (spec is not None and spec.deduplicates))

@@ -80,6 +80,9 @@ class ProviderSpec:
     # How the provider's requests to us (receipts, inbound messages) are verified and read; None
     # when it sends none. Served at /callbacks/<code>/<store>[/<kind>] (webapp/views/callbacks.py).
     callbacks: CallbackHandler | None = None
+    # Whether the provider drops a message whose idempotency key it already accepted, so a resend
+    # after a worker was killed mid-call cannot reach the customer twice.
+    deduplicates: bool = False
 
 
 # One outcome per message of a batch, in the order given: the provider's id or why it failed.

@@ -16,7 +16,7 @@ from webapp.customers.models import Customer
 from webapp.extensions import db
 from webapp.inbox.models import InboxMessage
 
-SPEC = ProviderSpec("inbox", "In-app inbox (built in)", ("in_app",))
+SPEC = ProviderSpec("inbox", "In-app inbox (built in)", ("in_app",), deduplicates=True)
 _RECIPIENT = re.compile(r"customer:([1-9][0-9]{0,18})")
 TITLE_MAX = 500
 

@@ -13,7 +13,7 @@ from webapp.channels.providers.base import OutboundMessage, ProviderSpec, SendRe
 from webapp.extensions import db
 
 SPEC = ProviderSpec("sandbox", "Sandbox (records, sends nothing)",
-                    ("email", "sms", "whatsapp", "push", "in_app", "ops"))
+                    ("email", "sms", "whatsapp", "push", "in_app", "ops"), deduplicates=True)
 
 
 class SandboxProvider:
