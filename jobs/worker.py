@@ -5,12 +5,18 @@ short and take ids, so there is no state to isolate, and skipping the fork is wh
 worker drain several hundred jobs a second instead of about seventy. The Flask app is built once
 when the worker starts, so a bad configuration fails at start-up, not at the first job.
 
-Every worker also runs the outbox sweep as a maintenance task, so stranded notifications are
-re-enqueued even after Redis lost every job; the sweep is safe to run on many machines.
+Every worker also runs the outbox sweep on a timer of its own (a thread), not inside RQ's loop:
+stranded notifications are re-enqueued even after Redis lost every job, and even while the loop
+is busy with a long job or waiting for Redis; the sweep is safe to run on many machines.
+
+A Redis error anywhere in the loop (dequeuing, running a job's bookkeeping, the heartbeat, the
+suspension check) makes the worker wait for Redis with a back-off and carry on, never exit: the
+job in flight is left to the outbox's recovery, which re-sends only rows whose claim went stale.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import redis
@@ -22,6 +28,7 @@ from jobs.appcontext import runtime_settings, worker_app
 from webapp.pipeline.sweep import sweep
 
 QUEUES = ("critical", "transactional", "marketing")
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +45,60 @@ class AppWorker(SimpleWorker):
         kwargs["maintenance_interval"] = interval
         kwargs["worker_ttl"] = interval + 16
         super().__init__(*args, **kwargs)
+        self.sweep_interval = interval
+        self._sweeper_stop = threading.Event()
+        self._sweeper_running = False
+
+    def work(self, burst: bool = False, *args, **kwargs):
+        sweeper = None
+        if not burst:  # a burst run (tests, one-off drains) ends before a timer would matter
+            sweeper = threading.Thread(target=self._sweep_forever, name="outbox-sweeper", daemon=True)
+            sweeper.start()
+            self._sweeper_running = True
+        try:
+            return super().work(burst, *args, **kwargs)
+        finally:
+            self._sweeper_stop.set()
+            if sweeper is not None:
+                sweeper.join(timeout=self.sweep_interval + 5)
+
+    def _sweep_forever(self) -> None:
+        while not self._sweeper_stop.wait(self.sweep_interval):
+            self.sweep()
+
+    def execute_job(self, job, queue):
+        try:
+            super().execute_job(job, queue)
+        except REDIS_ERRORS as error:
+            log.warning("Redis failed around job %s (%s); its notifications are left to recovery", job.id, error)
+            self.wait_for_redis()
+
+    def heartbeat(self, *args, **kwargs):
+        try:
+            return super().heartbeat(*args, **kwargs)
+        except REDIS_ERRORS as error:
+            log.warning("worker heartbeat failed, Redis unreachable: %s", error)
+            self.wait_for_redis()
+
+    def check_for_suspension(self, burst: bool):
+        try:
+            return super().check_for_suspension(burst)
+        except REDIS_ERRORS as error:
+            log.warning("suspension check failed, Redis unreachable: %s", error)
+            self.wait_for_redis()
+
+    def wait_for_redis(self) -> None:
+        """Block until Redis answers again (or a stop is requested), backing off to a few seconds."""
+        wait = 0.5
+        while not self._stop_requested:
+            try:
+                self.connection.ping()
+            except (*REDIS_ERRORS, OSError):
+                time.sleep(wait)
+                wait = min(wait * 2, self.max_connection_wait_time)
+                continue
+            log.info("Redis answers again; carrying on")
+            return
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         # RQ retries a lost connection inside its dequeue loop but not in the state update that
@@ -54,11 +115,12 @@ class AppWorker(SimpleWorker):
     def run_maintenance_tasks(self):
         try:
             super().run_maintenance_tasks()
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except REDIS_ERRORS as error:
             # RQ's registry clean-up does not survive Redis going away mid-way; the next run redoes it.
             log.warning("RQ maintenance skipped, Redis unreachable: %s", error)
             return
-        self.sweep()
+        if not self._sweeper_running:  # burst mode: sweep once at the start, as before
+            self.sweep()
 
     def sweep(self) -> int:
         try:

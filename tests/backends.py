@@ -22,7 +22,8 @@ def postgres_url() -> str | None:
     """The PostgreSQL URL to test against, or None when none is reachable.
 
     Each concurrent test run on the machine takes its own schema (an advisory lock per slot),
-    because the tests truncate every table between tests."""
+    because the tests truncate every table between tests. With REQUIRE_POSTGRES set (CI), an
+    unreachable PostgreSQL fails the run instead of quietly halving the suite."""
     global _pg_lock_conn
     base = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
     if not base.startswith("postgresql"):
@@ -32,7 +33,9 @@ def postgres_url() -> str | None:
 
         conninfo = base.replace("postgresql+psycopg://", "postgresql://")
         conn = psycopg.connect(conninfo, connect_timeout=2, autocommit=True)
-    except Exception:
+    except Exception as error:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            raise RuntimeError(f"REQUIRE_POSTGRES is set but PostgreSQL is unreachable: {error}") from error
         return None
     for slot in PG_SLOTS:
         if conn.execute("SELECT pg_try_advisory_lock(7141, %s)", (slot,)).fetchone()[0]:
