@@ -23,7 +23,8 @@ class WorkerProcess:
             "SWEEP_INTERVAL": "1",
             "SWEEP_UNQUEUED_GRACE": "0.5",
             "SWEEP_REQUEUE_AFTER": "1",
-            "SWEEP_SENDING_AFTER": "1",
+            "BATCH_BUDGET_SECONDS": "1",  # so the lease of a killed worker's rows runs out in seconds
+            "PROVIDER_CALL_SECONDS": "1",
         }
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         rq = Path(sys.executable).parent / "rq"

@@ -78,7 +78,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "ALERT_GROUP_SECONDS": float(env.get("ALERT_GROUP_SECONDS", "60")),
         "SWEEP_UNQUEUED_GRACE": float(env.get("SWEEP_UNQUEUED_GRACE", "5")),
         "SWEEP_REQUEUE_AFTER": float(env.get("SWEEP_REQUEUE_AFTER", "30")),
-        "SWEEP_SENDING_AFTER": float(env.get("SWEEP_SENDING_AFTER", "120")),
+        # A delivery batch's time budget and the longest provider call; a claim's lease is their sum
+        # plus a margin (webapp/runtime.py), after which the sweep may take a row from a dead worker.
+        "BATCH_BUDGET_SECONDS": float(env.get("BATCH_BUDGET_SECONDS", "20")),
+        "PROVIDER_CALL_SECONDS": float(env.get("PROVIDER_CALL_SECONDS", "30")),
         # What a 503 (database or Redis away) tells the sender to wait before retrying.
         "RETRY_AFTER_SECONDS": int(env.get("RETRY_AFTER_SECONDS", "5")),
         # Enqueueing gives up after this long (Redis hung) and leaves the rows to the sweep, so a

@@ -26,9 +26,17 @@ class RuntimeSettings:
     sweep_interval: int = 15
     sweep_unqueued_grace: float = 5.0
     sweep_requeue_after: float = 30.0
-    sweep_sending_after: float = 120.0
+    # A delivery batch takes no new message after this long and hands the rest back; one provider
+    # call may take at most provider_call_seconds more. The claim's lease outlasts both, so the
+    # sweep (which takes only rows whose lease expired) can never take a row a live batch holds.
+    batch_budget_seconds: float = 20.0
+    provider_call_seconds: float = 30.0
     # Tests only: SNS certificate URLs matching this pattern are fetched although not on AWS.
     sns_cert_url_pattern: str | None = None
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.batch_budget_seconds + self.provider_call_seconds + 10.0
 
     @classmethod
     def from_config(cls, config: Mapping) -> RuntimeSettings:

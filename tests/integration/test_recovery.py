@@ -3,6 +3,7 @@ import json
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import redis
@@ -10,12 +11,15 @@ from sqlalchemy import func, select
 
 from tests.fakes.http import FakeServer, Reply
 from tests.pipeline import connect_sources, post_shopify, set_rule, shopify_order
+from tests.runtime import settings_of
 from tests.workers import WorkerProcess, wait_for
 from webapp.channels.models import ProviderConfig
 from webapp.crypto import vault
 from webapp.dispatch.models import Notification
+from webapp.dispatch.recovery import sweep_notifications
 from webapp.extensions import db
 from webapp.redis_conn import start_embedded_redis, stop_embedded_redis
+from webapp.timeutil import utcnow
 
 ORDERS = 12  # 24 messages: email + SMS each
 
@@ -133,3 +137,20 @@ def test_redis_outage_loses_nothing(app, client, store, provider, tmp_path):
         worker.stop()
         stop_embedded_redis(redis_dir)
     assert len(provider.accepted) == 10 and max(provider.calls.values()) == 1
+
+
+def test_the_sweep_never_takes_a_row_whose_lease_is_live_however_old_the_claim(app, store):
+    """A long batch: claimed ten minutes ago, lease still running. Only an expired lease is taken."""
+    long_ago, now = utcnow() - timedelta(minutes=10), utcnow()
+    rows = {}
+    for name, expires in (("live", now + timedelta(seconds=30)), ("expired", now - timedelta(seconds=1))):
+        rows[name] = Notification(store_id=store.id, source="api", message_type="order.ready", channel="email",
+                                  priority="transactional", recipient=f"{name}@b.test", body="b", status="sending",
+                                  idempotency_key=f"lease-{name}", claimed_at=long_ago, queued_at=long_ago,
+                                  lease_owner="host:1/abcd", lease_expires_at=expires)
+        db.session.add(rows[name])
+    db.session.commit()
+    assert sweep_notifications(settings_of(app)) == 1
+    db.session.expire_all()
+    assert db.session.get(Notification, rows["live"].id).status == "sending"
+    assert db.session.get(Notification, rows["expired"].id).status == "pending"

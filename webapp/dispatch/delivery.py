@@ -12,6 +12,7 @@ import os
 import random
 import socket
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -59,27 +60,27 @@ def retry_policy(settings: RuntimeSettings) -> RetryPolicy:
     return RetryPolicy(base_seconds=settings.retry_base_seconds)
 
 
-# A batch stops taking new messages after this long and hands the rest back to the queue, so a
-# claimed row is never still waiting in a live job when the sweep considers it abandoned.
-BATCH_BUDGET_SECONDS = 20.0
-
-
-def claim(ids: list[int]) -> list[m.Notification]:
+def claim(ids: list[int], settings: RuntimeSettings) -> list[m.Notification]:
     """Atomically take the rows that are still open (pending/retrying); a duplicated or late job
     gets nothing. One UPDATE ... RETURNING for the whole batch.
 
     Each claimed row's timeline says "attempt N started on <worker>" in the same commit, before any
     provider is called: if the worker is killed mid-call and the row is sent again, both attempts
-    show, and so does the chance that the customer got it twice."""
+    show, and so does the chance that the customer got it twice.
+
+    The claim is a lease (owner and expiry): the batch ends before it expires (see
+    RuntimeSettings.lease_seconds), and the sweep takes only rows whose lease has expired."""
+    now = utcnow()
+    owner = f"{WORKER}/{uuid.uuid4().hex[:8]}"
     rows = db.session.scalars(
         update(m.Notification)
         .where(m.Notification.id.in_(ids), m.Notification.status.in_((m.PENDING, m.RETRYING)))
-        .values(status=m.SENDING, claimed_at=utcnow(), attempts=m.Notification.attempts + 1)
+        .values(status=m.SENDING, claimed_at=now, attempts=m.Notification.attempts + 1, lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=settings.lease_seconds))
         .returning(m.Notification)
         # Refresh rows this session already holds (objects outlive commits here).
         .execution_options(synchronize_session=False, populate_existing=True)
     ).all()
-    now = utcnow()
     db.session.add_all(m.NotificationEvent(notification_id=row.id, kind="started", at=now,
                                            detail=f"attempt {row.attempts} started on {WORKER}") for row in rows)
     db.session.commit()
@@ -89,8 +90,9 @@ def claim(ids: list[int]) -> list[m.Notification]:
 def deliver_batch(ids: list[int], settings: RuntimeSettings) -> dict[str, int]:
     """Deliver a job's notifications; returns how many ended in each status."""
     outcomes: dict[str, int] = {}
-    rows = claim(ids)
-    deadline = time.monotonic() + BATCH_BUDGET_SECONDS
+    rows = claim(ids, settings)
+    # Stop taking new messages in time for the last one to finish inside the lease.
+    deadline = time.monotonic() + settings.batch_budget_seconds
     chains: dict[tuple[int, str], list] = {}
     for row in rows:
         key = (row.store_id, row.channel)

@@ -31,13 +31,15 @@ def sweep_notifications(settings: RuntimeSettings) -> int:
     now = utcnow()
     unqueued_before = now - timedelta(seconds=settings.sweep_unqueued_grace)
     requeue_before = now - timedelta(seconds=settings.sweep_requeue_after)
-    sending_before = now - timedelta(seconds=settings.sweep_sending_after)
+
     N = m.Notification
     rows = db.session.execute(
         select(N.id, N.status, N.priority, N.job_id, N.queued_at).where(or_(
             and_(N.status == m.PENDING, N.queued_at.is_(None), N.created_at < unqueued_before),
             and_(N.status.in_((m.PENDING, m.RETRYING)), N.queued_at < requeue_before),
-            and_(N.status == m.SENDING, N.claimed_at < sending_before),
+            # A worker that died mid-batch: its lease ran out. A live batch always ends before.
+            and_(N.status == m.SENDING, or_(N.lease_expires_at < now, and_(
+                N.lease_expires_at.is_(None), N.claimed_at < now - timedelta(seconds=settings.lease_seconds)))),
         )).order_by(N.id).limit(MAX_ROWS)
     ).all()
     if not rows:
@@ -69,7 +71,9 @@ def _take(row, now) -> bool:
     values = {"queued_at": now}
     if row.status == m.SENDING:
         # Killed mid-delivery: send again; the idempotency key lets the provider drop a duplicate.
-        values["status"] = m.PENDING
+        values.update(status=m.PENDING, lease_owner=None, lease_expires_at=None)
+        # Still expired now: a row no one else took in the meantime.
+        same_queued = and_(same_queued, or_(N.lease_expires_at.is_(None), N.lease_expires_at < now))
     return db.session.execute(
         update(N).where(N.id == row.id, N.status == row.status, same_queued).values(**values)
     ).rowcount == 1
