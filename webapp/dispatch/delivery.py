@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from webapp.channels import circuit
 from webapp.channels.providers.base import (
@@ -81,8 +81,10 @@ def claim(ids: list[int], settings: RuntimeSettings) -> list[m.Notification]:
         # Refresh rows this session already holds (objects outlive commits here).
         .execution_options(synchronize_session=False, populate_existing=True)
     ).all()
-    db.session.add_all(m.NotificationEvent(notification_id=row.id, kind="started", at=now,
-                                           detail=f"attempt {row.attempts} started on {WORKER}") for row in rows)
+    if rows:  # one multi-row INSERT, no ORM objects: this is on every delivery's path
+        db.session.execute(insert(m.NotificationEvent), [
+            {"notification_id": row.id, "kind": "started", "at": now, "provider": None,
+             "detail": f"attempt {row.attempts} started on {WORKER}"} for row in rows])
     db.session.commit()
     return sorted(rows, key=lambda row: row.id)
 
