@@ -161,6 +161,6 @@ def test_a_resend_after_a_killed_worker_warns_where_the_provider_cannot_drop_rep
                                              detail=f"attempt {attempt} started on host:{attempt}"))
         db.session.commit()
         pages[provider] = client.get(f"/activity/{row.id}").get_data(as_text=True)
-    assert "May have been delivered twice." in pages["twilio"]
+    assert "May have been delivered twice." in pages["twilio"] and "Twilio cannot recognise" in pages["twilio"]
     assert "Attempt started" in pages["twilio"] and "attempt 2 started on host:2" in pages["twilio"]
     assert "May have been delivered twice." not in pages["webhook"]  # it drops a repeated idempotency key

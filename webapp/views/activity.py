@@ -75,10 +75,11 @@ def detail(notification_id: int):
                            maybe_twice=may_have_arrived_twice(notification))
 
 
-def may_have_arrived_twice(notification: Notification) -> bool:
-    """Sent after more than one started attempt, through a provider that cannot drop a repeat: a
-    worker killed mid-call may have left the first attempt delivered."""
+def may_have_arrived_twice(notification: Notification) -> str | None:
+    """The provider's name when the message was sent after more than one started attempt through a
+    provider that cannot drop a repeat (a worker killed mid-call may have left the first delivered)."""
     started = sum(1 for event in notification.events if event.kind == "started")
     spec = getattr(providers().get(notification.provider or ""), "spec", None)
-    return (started > 1 and notification.status in ("sent", "delivered")
-            and not (spec is not None and spec.deduplicates))
+    if started < 2 or notification.status not in ("sent", "delivered") or (spec is not None and spec.deduplicates):
+        return None
+    return spec.label if spec is not None else notification.provider
