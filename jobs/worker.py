@@ -25,9 +25,10 @@ from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
 
 from jobs.appcontext import runtime_settings, worker_app
+from webapp.dispatch.queueing import WORKER_QUEUES
 from webapp.pipeline.sweep import sweep
 
-QUEUES = ("critical", "transactional", "marketing")
+QUEUES = WORKER_QUEUES  # critical first
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 log = logging.getLogger(__name__)
 

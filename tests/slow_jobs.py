@@ -7,3 +7,10 @@ import time
 def sleep(seconds: float) -> str:
     time.sleep(seconds)
     return "slept"
+
+
+def record(tag: str) -> None:
+    """Appends `tag` to a Redis list, in the order the worker ran the jobs."""
+    from rq import get_current_job
+
+    get_current_job().connection.rpush("test:job-order", tag)

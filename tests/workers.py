@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from jobs.worker import QUEUES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,8 +31,7 @@ class WorkerProcess:
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         rq = Path(sys.executable).parent / "rq"
         self.process = subprocess.Popen(
-            [str(rq), "worker", "-w", "jobs.worker.AppWorker", "--url", redis_url,
-             "critical", "transactional", "marketing"],
+            [str(rq), "worker", "-w", "jobs.worker.AppWorker", "--url", redis_url, *QUEUES],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webapp.dispatch.queueing import WORKER_QUEUES
 from webapp.redis_conn import start_embedded_redis, stop_embedded_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def main() -> int:
         Child("web (gunicorn)", [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_OPTIONS,
                                  "--preload", "--access-logfile", "-", "webapp:create_app()"], env, ROOT),
         Child("worker (rq)", [str(bin_dir / "rq"), "worker", "--url", env["REDIS_URL"], "--with-scheduler",
-                              "-w", "jobs.worker.AppWorker", "critical", "transactional", "marketing"], env, ROOT),
+                              "-w", "jobs.worker.AppWorker", *WORKER_QUEUES], env, ROOT),
     ])
     print(f"\nNotifyHub is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n", flush=True)
 

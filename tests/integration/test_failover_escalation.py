@@ -222,3 +222,16 @@ def test_a_group_is_sent_once_even_when_its_job_runs_twice(app, client, store, s
     assert send_alert(alert.id, settings_of(app)).startswith("sent via webhook")
     assert send_alert(alert.id, settings_of(app)) == "not-open"  # e.g. the sweep's re-enqueue arriving late
     assert len(ops.requests) == 1
+
+
+def test_without_redis_the_breaker_fails_open_and_never_raises(app, store):
+    """No shared state to consult: every provider is tried, and recording outcomes is a no-op."""
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    for name in ("redis", "redis-enqueue"):
+        app.extensions.pop(name, None)
+    settings = reconfigure(app, CIRCUIT_FAILURE_THRESHOLD=1)
+    for _ in range(3):
+        circuit.record_failure(store.id, "email", "sendgrid", settings)
+    assert circuit.allow(store.id, "email", "sendgrid", settings)
+    circuit.record_success(store.id, "email", "sendgrid")
+    assert circuit.breaker_states(store.id) == {}

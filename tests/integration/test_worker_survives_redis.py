@@ -32,3 +32,19 @@ def test_a_worker_busy_with_a_job_survives_redis_going_away_and_carries_on(app, 
     finally:
         worker.stop()
         stop_embedded_redis(redis_dir)
+
+
+def test_a_real_worker_takes_critical_jobs_before_transactional_and_marketing(app, redis_url, tmp_path):
+    conn = redis.Redis.from_url(redis_url)
+    conn.delete("test:job-order")
+    for priority in ("marketing", "transactional", "critical"):  # the backlog first, critical last
+        queue = Queue(priority, connection=conn)
+        for n in range(5):
+            queue.enqueue("tests.slow_jobs.record", f"{priority}-{n}")
+    worker = WorkerProcess(app, redis_url, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: conn.llen("test:job-order") == 15, 60, "all 15 jobs to run")
+    finally:
+        worker.stop()
+    order = [tag.decode().split("-")[0] for tag in conn.lrange("test:job-order", 0, -1)]
+    assert order == ["critical"] * 5 + ["transactional"] * 5 + ["marketing"] * 5

@@ -22,6 +22,9 @@ from webapp.redis_conn import get_enqueue_redis
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# The order every worker takes its queues in: critical first, so a marketing backlog never delays
+# a cancellation. Workers (jobs/worker.py), `make run` and the tests all start from this.
+WORKER_QUEUES = PRIORITIES
 DELIVER_JOB = "jobs.deliver.deliver_notifications"
 BATCH_SIZE = 100  # messages per job: fewer jobs, yet each job still finishes in seconds
 JOB_TIMEOUT = 120
