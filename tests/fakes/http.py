@@ -34,9 +34,14 @@ Handler = Callable[[Recorded], Reply]
 
 
 class FakeServer:
+    """Serves `handler` on a local port. An assertion that fails inside the handler (a request the
+    real API would refuse as malformed) is answered 500 and kept: close() raises it in the test that
+    started the server, instead of the product seeing only a dropped connection and retrying past it."""
+
     def __init__(self, handler: Handler):
         self.handler = handler
         self.requests: list[Recorded] = []
+        self.errors: list[AssertionError] = []
         fake = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -44,7 +49,11 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 recorded = Recorded(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
                 fake.requests.append(recorded)
-                reply = fake.handler(recorded)
+                try:
+                    reply = fake.handler(recorded)
+                except AssertionError as error:
+                    fake.errors.append(error)
+                    reply = Reply(500, {"error": f"the fake's check failed: {error}"})
                 payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -66,6 +75,9 @@ class FakeServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self.errors:
+            errors, self.errors = self.errors, []
+            raise AssertionError(f"the fake at {self.url} refused {len(errors)} request(s): {errors[0]}")
 
 
 class FakeApi:
