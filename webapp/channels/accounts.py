@@ -16,7 +16,7 @@ from webapp.audit.models import record
 from webapp.channels.egress import DESTINATION_FIELDS, PrivateDestination, check_public
 from webapp.channels.models import ProviderConfig
 from webapp.channels.providers.callbacks import Account
-from webapp.channels.providers.registry import providers
+from webapp.channels.providers.registry import decrypted_secrets, providers
 from webapp.channels.registry import get_channel
 from webapp.crypto import last_four, vault
 from webapp.extensions import db
@@ -114,10 +114,6 @@ def _check_destinations(values: dict[str, str], base_url: str | None, fields: di
             label = "API base URL" if name == "base_url" else fields[name].label
             raise ProviderSettingsError(f"{label}: {error}; only public internet addresses are allowed.",
                                         (name,)) from None
-
-
-def decrypted_secrets(row: ProviderConfig) -> dict:
-    return json.loads(vault().decrypt(row.secrets_encrypted)) if row.secrets_encrypted else {}
 
 
 def _audit_view(row: ProviderConfig) -> dict:

@@ -16,7 +16,7 @@ import phonenumbers
 from markupsafe import escape
 
 from webapp.audit.models import record
-from webapp.channels.accounts import decrypted_secrets, get_provider, provider_label
+from webapp.channels.accounts import get_provider, provider_label
 from webapp.channels.providers.base import (
     OutboundMessage,
     PermanentProviderError,
@@ -27,7 +27,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
-from webapp.channels.providers.registry import build_provider
+from webapp.channels.providers.registry import build_provider, decrypted_secrets
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)

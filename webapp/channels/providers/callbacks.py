@@ -13,6 +13,7 @@ import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from webapp import jsonbody
@@ -46,11 +47,21 @@ class InboundRequest:
         return self.body.decode("utf-8", "replace")
 
     def json(self) -> Any:
-        """The body as JSON, or None when it is not JSON."""
+        """The body as JSON, or None when it is not JSON. Parsed once per request, however many
+        times verification and parsing ask (treat it as read-only)."""
+        return self._parsed[0]
+
+    @property
+    def json_error(self) -> jsonbody.JSONBodyError | None:
+        """Why the body is not JSON (too deep, malformed), or None when it is."""
+        return self._parsed[1]
+
+    @cached_property
+    def _parsed(self) -> tuple[Any, jsonbody.JSONBodyError | None]:
         try:
-            return jsonbody.loads(self.body or b"null")
-        except jsonbody.JSONBodyError:
-            return None
+            return jsonbody.loads(self.body or b"null"), None
+        except jsonbody.JSONBodyError as error:
+            return None, error
 
 
 @dataclass(frozen=True)

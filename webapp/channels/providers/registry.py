@@ -80,12 +80,17 @@ def _with_callback_url(spec: ProviderSpec, config: ProviderConfig, public: str) 
     return settings
 
 
+def decrypted_secrets(config: ProviderConfig) -> dict:
+    """A provider account's secret fields, decrypted (raises SecretUnreadable after a lost key)."""
+    return json.loads(vault().decrypt(config.secrets_encrypted)) if config.secrets_encrypted else {}
+
+
 def build_provider(config: ProviderConfig, public_base_url: str = "") -> Provider | Exception:
     cls = providers().get(config.provider)
     if cls is None:
         return LookupError(f"unknown provider {config.provider}")
     try:
-        secrets = json.loads(vault().decrypt(config.secrets_encrypted)) if config.secrets_encrypted else {}
+        secrets = decrypted_secrets(config)
         settings = _with_callback_url(cls.spec, config, public_base_url)
         return cls(settings=settings, secrets=secrets, base_url=config.base_url)
     except Exception as error:  # a broken config must not stop the chain
