@@ -11,11 +11,19 @@ from tests import backends
 from tests.factories import PASSWORD, make_store, make_user
 from webapp import create_app
 from webapp.accounts.models import PASSWORD_HASH
+from webapp.channels import egress
 from webapp.extensions import db as _db
 
 PASSWORD_HASH["method"] = "pbkdf2:sha256:1000"  # fast: these passwords protect nothing
 POSTGRES_URL = backends.postgres_url()
 DB_PARAMS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(autouse=True)
+def development_egress():
+    """Every test starts as development does (loopback allowed, for the local fake providers), also
+    those that build a provider without an app; a test that reconfigures to production changes it."""
+    egress.set_policy(production=False)
 
 
 @pytest.fixture(scope="session")

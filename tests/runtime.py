@@ -2,12 +2,14 @@
 and the RuntimeSettings built from it (webapp/runtime.py) change together."""
 from __future__ import annotations
 
+from webapp.channels import egress
 from webapp.runtime import RuntimeSettings
 
 
 def reconfigure(app, **values) -> RuntimeSettings:
     app.config.update(values)
     app.extensions["runtime_settings"] = RuntimeSettings.from_config(app.config)
+    egress.set_policy(production=app.extensions["runtime_settings"].production)
     return app.extensions["runtime_settings"]
 
 

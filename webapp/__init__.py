@@ -31,6 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     from webapp import models  # noqa: F401  (register every table with the metadata)
+    from webapp.channels import egress
+
+    # Where merchant-configured connections may go: public addresses only in production.
+    egress.set_policy(production=app.extensions["runtime_settings"].production)
 
     # Configure the ORM now: lazily, on the first query, a worker's stop signal could interrupt it
     # half-way and leave every later query failing.

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from sqlalchemy import func, select
 
 from webapp.audit.models import record
-from webapp.channels.egress import DESTINATION_FIELDS, PrivateDestination, check_public
+from webapp.channels.egress import PrivateDestination, check_destination
 from webapp.channels.models import ProviderConfig
 from webapp.channels.providers.callbacks import Account
 from webapp.channels.providers.registry import decrypted_secrets, providers
@@ -24,6 +24,7 @@ from webapp.extensions import db
 log = logging.getLogger(__name__)
 
 MAX_VALUE_LENGTH = 2000
+MAX_SECRET_LENGTH = 10_000
 MAX_BASE_URL_LENGTH = 500  # the column's size
 
 
@@ -58,10 +59,11 @@ def configure_provider(store_id: int, channel: str, code: str, values: dict[str,
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ProviderSettingsError(f"{cls.spec.label} has no field {', '.join(unknown)}.")
-    too_long = [fields[k].label for k, v in values.items() if len(v or "") > MAX_VALUE_LENGTH]
+    too_long = [k for k, v in values.items() if len(v or "") > _length_limit(fields[k])]
     if too_long:
-        raise ProviderSettingsError(f"Too long (at most {MAX_VALUE_LENGTH} characters): {', '.join(too_long)}.",
-                                    tuple(k for k, v in values.items() if len(v or "") > MAX_VALUE_LENGTH))
+        limits = sorted({_length_limit(fields[k]) for k in too_long})
+        raise ProviderSettingsError(f"Too long (at most {' or '.join(map(str, limits))} characters): "
+                                    f"{', '.join(fields[k].label for k in too_long)}.", tuple(too_long))
     _check_base_url(base_url)
     if production:
         _check_destinations(values, base_url, fields)
@@ -91,6 +93,11 @@ def configure_provider(store_id: int, channel: str, code: str, values: dict[str,
     return row
 
 
+def _length_limit(config) -> int:
+    # Keys and key files (a service account JSON with its RSA key is about 2,400 characters) are longer.
+    return MAX_SECRET_LENGTH if config.secret else MAX_VALUE_LENGTH
+
+
 def _check_base_url(base_url: str | None) -> None:
     if not base_url:
         return
@@ -104,12 +111,11 @@ def _check_base_url(base_url: str | None) -> None:
 
 
 def _check_destinations(values: dict[str, str], base_url: str | None, fields: dict) -> None:
-    targets = {"base_url": base_url} | {k: v for k, v in values.items() if k in DESTINATION_FIELDS}
-    for name, value in targets.items():
-        if not value:
-            continue
+    targets = [("base_url", base_url)] if base_url else []
+    targets += [(name, url) for name, value in values.items() for url in fields[name].destinations(value)]
+    for name, value in targets:
         try:
-            check_public(value)
+            check_destination(value)
         except PrivateDestination as error:
             label = "API base URL" if name == "base_url" else fields[name].label
             raise ProviderSettingsError(f"{label}: {error}; only public internet addresses are allowed.",

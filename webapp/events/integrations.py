@@ -1,6 +1,8 @@
 """Per-store integration settings: the signing secret of each webhook source, encrypted at rest."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from webapp.audit.models import record
@@ -15,6 +17,9 @@ WEBHOOK_SOURCES = {
     "bigcommerce": "Value of the X-Webhook-Secret header set on the hook",
 }
 MIN_SECRET = 16
+# Settings of an integration that the server connects to (with the store's API credentials), by
+# source: checked when saved in production and again, by the egress gate, on every connection.
+DESTINATION_SETTINGS = {"bigcommerce": {"api_base_url": "API base URL"}}
 
 
 class IntegrationError(ValueError):
@@ -22,12 +27,18 @@ class IntegrationError(ValueError):
 
 
 def set_secret(store_id: int, source: str, secret: str, user_id: int | None = None,
-               settings: dict | None = None, api_token: str | None = None) -> IntegrationSecret:
+               settings: dict | None = None, api_token: str | None = None,
+               check_destination: Callable[[str], None] | None = None) -> IntegrationSecret:
+    """Save a source's signing secret (and settings, API token). `check_destination` (the egress
+    gate's, in production) is given every setting the server connects to and raises ValueError for
+    one it may not reach."""
     if source not in WEBHOOK_SOURCES:
         raise IntegrationError(f"“{source}” has no webhook integration; choose one of {', '.join(WEBHOOK_SOURCES)}.")
     secret = (secret or "").strip()
     if len(secret) < MIN_SECRET:
         raise IntegrationError(f"The secret must be at least {MIN_SECRET} characters.")
+    if check_destination is not None:
+        _check_destinations(source, settings or {}, check_destination)
     row = db.session.scalar(select(IntegrationSecret).where(IntegrationSecret.store_id == store_id,
                                                             IntegrationSecret.source == source))
     old_hint = row.secret_hint if row else None
@@ -43,6 +54,15 @@ def set_secret(store_id: int, source: str, secret: str, user_id: int | None = No
            new={"secret": row.secret_hint})
     db.session.commit()
     return row
+
+
+def _check_destinations(source: str, settings: dict, check_destination: Callable[[str], None]) -> None:
+    for name, label in DESTINATION_SETTINGS.get(source, {}).items():
+        if settings.get(name):
+            try:
+                check_destination(settings[name])
+            except ValueError as error:
+                raise IntegrationError(f"{label}: {error}; only public internet addresses are allowed.") from None
 
 
 def get_integration(store_id: int, source: str) -> IntegrationSecret | None:

@@ -13,6 +13,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from webapp.accounts.models import Store
+from webapp.channels import egress
 from webapp.dispatch.queueing import queue
 from webapp.dispatch.recovery import WAITING_STATUSES
 from webapp.events import models as ev
@@ -37,7 +38,7 @@ class BigCommerceUnavailable(RuntimeError):
 
 @lru_cache(maxsize=1)
 def _client() -> httpx.Client:
-    return httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
+    return egress.http_client(timeout=httpx.Timeout(10.0, connect=3.0))
 
 
 def enqueue_fetch(inbound_id: int) -> None:
@@ -66,6 +67,8 @@ def complete_event(inbound_id: int) -> str:
         order = fetch_order(store.id, order_id) or {"id": int(order_id), "status_id": status_id,
                                                     "date_modified": _webhook_time(inbound)}
         event = normalize_bigcommerce_order(scope, order, status_id)
+    except egress.PrivateDestination as error:  # the merchant's API base URL points inside our network
+        return _fail(inbound, f"cannot fetch the order: {error}")
     except (PayloadError, UnknownTopic, ValueError) as error:
         return _fail(inbound, f"cannot use this event: {error}")
     if event is None:

@@ -14,12 +14,13 @@ from flask_login import current_user
 
 from webapp import vocabulary
 from webapp.accounts.permissions import MANAGE_SETTINGS
+from webapp.channels import egress
 from webapp.events.api_keys import ApiKeyError, NewApiKey, create_api_key, list_api_keys, revoke_api_key
 from webapp.events.integrations import WEBHOOK_SOURCES, IntegrationError, get_integration, set_secret
 from webapp.events.models import IntegrationSecret
 from webapp.events.status_mapping import IGNORED, MAPPINGS
 from webapp.extensions import db
-from webapp.views import is_htmx, require
+from webapp.views import is_htmx, require, runtime_settings
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations")
 
@@ -92,7 +93,8 @@ def save_secret(source: str):
         if error:
             raise IntegrationError(error)
         set_secret(current_user.store_id, source, request.form.get("secret", ""), current_user.id,
-                   settings=settings, api_token=api_token)
+                   settings=settings, api_token=api_token,
+                   check_destination=egress.check_destination if runtime_settings().production else None)
     except IntegrationError as problem:
         db.session.rollback()
         card = _card(source, error=str(problem), values=settings)

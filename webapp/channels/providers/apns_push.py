@@ -21,7 +21,6 @@ Nothing here puts the private key or a JWT in a reason or log line.
 from __future__ import annotations
 
 import hashlib
-import http.cookiejar
 import json
 import re
 import threading
@@ -34,6 +33,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from webapp.channels import egress
 from webapp.channels.providers.base import (
     ConfigField,
     OutboundMessage,
@@ -77,10 +77,8 @@ SPEC = ProviderSpec("apns", "Apple Push Notification service (token auth)", ("pu
 @lru_cache(maxsize=1)
 def client() -> httpx.Client:
     # One HTTP/2-only client per process: Apple asks providers to keep their connections open and
-    # multiplex notifications on them rather than connect per notification. Cookies are refused,
-    # as the client is shared by all stores.
-    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.Client(http1=False, http2=True, timeout=TIMEOUT, limits=LIMITS, cookies=no_cookies)
+    # multiplex notifications on them rather than connect per notification.
+    return egress.http_client(http1=False, http2=True, timeout=TIMEOUT, limits=LIMITS)
 
 
 # --- provider tokens (JWTs), cached per key --------------------------------------------------------

@@ -5,6 +5,7 @@ on this message (permanent), or move on to the next provider (config/auth).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -64,6 +65,30 @@ class ConfigField:
     label: str
     secret: bool = False
     required: bool = True
+    # What the server connects to through this field, checked when settings are saved in production
+    # (every connection is checked again when made, see webapp/channels/egress.py): "url" or "host"
+    # (the value itself), "key_file" (a JSON key file: every http(s) URL in it, such as a service
+    # account's token_uri), or None when the field is not a destination.
+    connects_to: str | None = None
+
+    def destinations(self, value: str | None) -> list[str]:
+        if not value or self.connects_to is None:
+            return []
+        if self.connects_to != "key_file":
+            return [value]
+        try:
+            document = json.loads(value)
+        except ValueError:
+            return []  # not JSON: the provider refuses it when it is built
+        return [v for v in _strings(document) if v.lower().startswith(("http://", "https://"))]
+
+
+def _strings(document) -> list[str]:
+    if isinstance(document, dict):
+        return [s for value in document.values() for s in _strings(value)]
+    if isinstance(document, list):
+        return [s for value in document for s in _strings(value)]
+    return [document] if isinstance(document, str) else []
 
 
 @dataclass(frozen=True)

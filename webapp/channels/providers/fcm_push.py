@@ -23,7 +23,6 @@ Nothing here puts the key file, the private key or an access token in a reason o
 from __future__ import annotations
 
 import hashlib
-import http.cookiejar
 import json
 import logging
 import re
@@ -37,6 +36,7 @@ from google.auth import exceptions as google_exceptions
 from google.auth import transport as google_transport
 from google.oauth2 import service_account
 
+from webapp.channels import egress
 from webapp.channels.providers.base import (
     BatchOutcome,
     ConfigField,
@@ -70,7 +70,8 @@ RATE_CODES = frozenset({"QUOTA_EXCEEDED"})
 TRANSIENT_CODES = frozenset({"UNAVAILABLE", "INTERNAL"})
 
 SPEC = ProviderSpec("fcm", "Firebase Cloud Messaging (HTTP v1)", ("push",), (
-    ConfigField("service_account_json", "Service account key (the JSON file's content)", secret=True),
+    ConfigField("service_account_json", "Service account key (the JSON file's content)", secret=True,
+                connects_to="key_file"),
     ConfigField("project_id", "Firebase project ID (defaults to the key file's project_id)", required=False),
 ), max_batch=500)
 
@@ -82,9 +83,9 @@ log = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def client() -> httpx.Client:
     # One client per process: its HTTP/2 connection to FCM carries every store's sends, batches'
-    # concurrent ones included. Cookies are refused, as the client is shared by all stores.
-    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.Client(http2=True, timeout=TIMEOUT, limits=LIMITS, cookies=no_cookies)
+    # concurrent ones included. The service account's token_uri is fetched through it too, so the
+    # egress gate holds for the URL inside the key file as well.
+    return egress.http_client(http2=True, timeout=TIMEOUT, limits=LIMITS)
 
 
 class _AuthRequest(google_transport.Request):

@@ -15,7 +15,6 @@ masks them in case a provider echoes a credential back.
 from __future__ import annotations
 
 import email.utils
-import http.cookiejar
 import json
 import re
 import time
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from webapp.channels import egress
 from webapp.channels.providers.base import (
     OutboundMessage,
     PermanentProviderError,
@@ -52,10 +52,8 @@ GONE_STATUSES = frozenset({401, 403, 404, 410, *range(300, 400)})
 @lru_cache(maxsize=1)
 def client() -> httpx.Client:
     # One client per process for every adapter, so messages to the same host reuse a keep-alive
-    # HTTP/1.1 connection instead of a TLS handshake each. Cookies are refused: the client is shared
-    # by all stores, and a cookie one store's request earned must not ride along on another's.
-    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.Client(timeout=TIMEOUT, limits=LIMITS, cookies=no_cookies)
+    # HTTP/1.1 connection instead of a TLS handshake each; every connection passes the egress gate.
+    return egress.http_client(timeout=TIMEOUT, limits=LIMITS)
 
 
 def post(label: str, url: str, *, url_name: str = "configured URL", **kwargs) -> httpx.Response:

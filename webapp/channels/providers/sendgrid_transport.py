@@ -17,12 +17,14 @@ import httpx
 import python_http_client
 from python_http_client.exceptions import handle_error
 
+from webapp.channels import egress
+
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
 @lru_cache(maxsize=1)
 def _pool() -> httpx.Client:
-    return httpx.Client(timeout=TIMEOUT, limits=httpx.Limits(max_keepalive_connections=20, max_connections=50))
+    return egress.http_client(timeout=TIMEOUT, limits=httpx.Limits(max_keepalive_connections=20, max_connections=50))
 
 
 class _UrllibShapedResponse:

@@ -6,8 +6,9 @@ find the notification) and ConfigurationSetName when configured. The answer's Me
 provider message id.
 
 Clients are cached per (access key id, secret fingerprint, region, endpoint) for the life of the
-process, so sends reuse botocore's pooled HTTPS connections instead of a handshake each. botocore
-retries are off (max_attempts=1): retrying is the delivery pipeline's job, driven by the typed error.
+process; their requests go out through the pooled, egress-gated httpx client (aws_transport), so
+sends reuse keep-alive connections and never reach an internal address. botocore retries are off
+(max_attempts=1): retrying is the delivery pipeline's job, driven by the typed error.
 
 Errors (see docs.aws.amazon.com/ses/latest/APIReference-V2/CommonErrors.html and SendEmail): throttling
 is rate limited; 5xx and connection failures are transient; credential, signature and access errors
@@ -23,6 +24,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from webapp.channels.providers import aws_transport
 from webapp.channels.providers.base import (
     ConfigField,
     OutboundMessage,
@@ -70,7 +72,7 @@ def _client(key_id: str, secret: str, region: str, endpoint: str | None):
         if client is None:
             session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret,
                                             region_name=region)
-            client = session.client("sesv2", endpoint_url=endpoint, config=CONFIG)
+            client = aws_transport.gated(session.client("sesv2", endpoint_url=endpoint, config=CONFIG), "sesv2")
             _clients[cache_key] = client
         return client
 

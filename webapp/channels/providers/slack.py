@@ -40,7 +40,8 @@ MAX_TEXT = 39_000  # Slack truncates text beyond 40,000 characters; stay under i
 SPEC = ProviderSpec("slack", "Slack", ("ops",), (
     ConfigField("bot_token", "Bot token (xoxb-…), with channel ID", secret=True, required=False),
     ConfigField("channel", "Channel ID (C…), for the bot token", required=False),
-    ConfigField("webhook_url", "Incoming webhook URL (instead of a bot token)", secret=True, required=False),
+    ConfigField("webhook_url", "Incoming webhook URL (instead of a bot token)", secret=True, required=False,
+                connects_to="url"),
 ))
 
 # chat.postMessage error codes meaning the token, its scopes or the configured channel are wrong:

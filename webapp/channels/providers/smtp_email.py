@@ -33,6 +33,7 @@ from functools import lru_cache
 from html import unescape
 from html.parser import HTMLParser
 
+from webapp.channels import egress
 from webapp.channels.providers.base import (
     ConfigField,
     OutboundMessage,
@@ -45,7 +46,7 @@ from webapp.channels.providers.base import (
 )
 
 SPEC = ProviderSpec("smtp", "SMTP server", ("email",), (
-    ConfigField("host", "SMTP host"),
+    ConfigField("host", "SMTP host", connects_to="host"),
     ConfigField("port", "Port (587 for STARTTLS, 465 for SSL)", required=False),
     ConfigField("security", "Security: starttls, ssl or none", required=False),
     ConfigField("username", "Username", required=False),
@@ -151,11 +152,9 @@ class SmtpProvider:
         return SendResult(str(mail["Message-ID"]))
 
     def _deliver(self, mail: EmailMessage, recipient: str) -> None:
-        if self.security == "ssl":
-            connection = smtplib.SMTP_SSL(self.host, self.port, local_hostname=_local_hostname(), timeout=TIMEOUT,
-                                          context=self._tls_context())
-        else:
-            connection = smtplib.SMTP(self.host, self.port, local_hostname=_local_hostname(), timeout=TIMEOUT)
+        implicit_tls = self._tls_context() if self.security == "ssl" else None
+        connection = egress.smtp_connection(self.host, self.port, ssl_context=implicit_tls,
+                                            local_hostname=_local_hostname(), timeout=TIMEOUT)
         with connection:
             connection.ehlo()
             if self.security == "starttls":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from functools import lru_cache
 from urllib.parse import urlparse
 
 import httpx
@@ -13,6 +14,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from webapp.channels import egress
 
 SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -24,6 +27,11 @@ _lock = threading.Lock()
 
 class SNSVerificationError(ValueError):
     pass
+
+
+@lru_cache(maxsize=1)
+def _client() -> httpx.Client:
+    return egress.http_client(timeout=10, follow_redirects=False)
 
 
 def url_allowed(url: str, test_pattern: str | None = None) -> bool:
@@ -63,10 +71,10 @@ def _public_key(url: str) -> rsa.RSAPublicKey:
     if key is not None:
         return key
     try:
-        response = httpx.get(url, timeout=10, follow_redirects=False)
+        response = _client().get(url)
         response.raise_for_status()
         key = x509.load_pem_x509_certificate(response.content).public_key()
-    except (httpx.HTTPError, ValueError) as error:
+    except (httpx.HTTPError, ValueError) as error:  # EgressRefused is a ValueError too
         raise SNSVerificationError(f"signing certificate unavailable: {error}") from error
     if not isinstance(key, rsa.RSAPublicKey):
         raise SNSVerificationError("signing certificate is not RSA")
@@ -101,6 +109,6 @@ def confirm_subscription(message: dict, test_pattern: str | None = None) -> None
     if not url_allowed(url, test_pattern):
         raise SNSVerificationError("SubscribeURL is not an SNS URL")
     try:
-        httpx.get(url, timeout=10, follow_redirects=False).raise_for_status()
-    except httpx.HTTPError as error:
+        _client().get(url).raise_for_status()
+    except (httpx.HTTPError, egress.PrivateDestination) as error:
         raise SNSVerificationError(f"subscription confirmation failed: {error}") from error

@@ -39,7 +39,7 @@ from webapp.channels.providers.http_pool import (
     webhook_url,
 )
 
-WEBHOOK_FIELD = ConfigField("webhook_url", "Incoming webhook URL", secret=True)
+WEBHOOK_FIELD = ConfigField("webhook_url", "Incoming webhook URL", secret=True, connects_to="url")
 
 
 def _classify(label: str, response: httpx.Response, detail: str, *, config: bool = False,

@@ -5,9 +5,7 @@ or a sender number, and a StatusCallback so delivery receipts update the notific
 """
 from __future__ import annotations
 
-import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from webapp.channels.providers.base import (
@@ -21,6 +19,7 @@ from webapp.channels.providers.base import (
     TransientProviderError,
 )
 from webapp.channels.providers.twilio_callbacks import TwilioCallbacks
+from webapp.channels.providers.twilio_transport import PooledTwilioClient
 
 SPEC = ProviderSpec("twilio", "Twilio", ("sms", "whatsapp"), (
     ConfigField("account_sid", "Account SID"),
@@ -47,8 +46,7 @@ class TwilioProvider:
         if not (self.service_sid or self.from_number):
             raise ProviderConfigError("Twilio needs a Messaging Service SID or a sender number")
         self.status_callback = settings.get("status_callback_url")
-        http = TwilioHttpClient(pool_connections=True, timeout=10)
-        self.client = Client(self.account_sid, secrets["auth_token"], http_client=http)
+        self.client = Client(self.account_sid, secrets["auth_token"], http_client=PooledTwilioClient(timeout=10))
         if base_url:  # regional edge or a test double
             self.client.api.base_url = base_url.rstrip("/")
 
@@ -65,9 +63,7 @@ class TwilioProvider:
         except TwilioRestException as error:
             raise _classify(error) from error
         except TwilioException as error:
-            raise TransientProviderError(f"Twilio unreachable: {error}") from error
-        except requests.RequestException as error:  # the SDK's HTTP client lets these through untranslated
-            raise TransientProviderError(f"Twilio unreachable ({type(error).__name__})") from None
+            raise TransientProviderError(f"Twilio unreachable: {error}") from None
         return SendResult(created.sid)
 
 

@@ -19,7 +19,7 @@ from webapp.channels.providers.base import ConfigField, OutboundMessage, Provide
 from webapp.channels.providers.http_pool import post, refused
 
 SPEC = ProviderSpec("webhook", "Outgoing webhook (HMAC-signed JSON)", ("email", "sms", "whatsapp", "push", "ops"),
-                    (ConfigField("url", "Endpoint URL (or give it as the base URL)", required=False),
+                    (ConfigField("url", "Endpoint URL (or give it as the base URL)", required=False, connects_to="url"),
                      ConfigField("signing_secret", "Signing secret", secret=True)), deduplicates=True)
 LABEL = "Webhook"
 # Only these two mean the receiver refuses our configuration (URL or signing secret).
