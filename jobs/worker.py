@@ -12,10 +12,21 @@ is busy with a long job or waiting for Redis; the sweep is safe to run on many m
 A Redis error anywhere in the loop (dequeuing, running a job's bookkeeping, the heartbeat, the
 suspension check) makes the worker wait for Redis with a back-off and carry on, never exit: the
 job in flight is left to the outbox's recovery, which re-sends only rows whose claim went stale.
+(redis-py's default 5 s socket timeout applies to the connection `rq worker` builds from --url, so a
+hung Redis surfaces as a TimeoutError within seconds rather than holding the worker.)
+
+With --with-scheduler, RQ forks a scheduler process that holds the scheduler locks and renews
+them. If the worker is killed with SIGKILL, that child would live on as an orphan holding them;
+here the child asks the kernel for SIGTERM when its parent dies (Linux), and stops cleanly,
+releasing its locks, so the next worker's scheduler takes over.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
+import signal
 import threading
 import time
 
@@ -30,7 +41,27 @@ from webapp.pipeline.sweep import sweep
 
 QUEUES = WORKER_QUEUES  # critical first
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+PR_SET_PDEATHSIG = 1
 log = logging.getLogger(__name__)
+_dies_with_parent = False
+
+
+def forked_children_die_with_this_process() -> None:
+    """From now on a child forked by this process gets SIGTERM when this process dies (Linux's
+    PR_SET_PDEATHSIG; elsewhere nothing changes)."""
+    global _dies_with_parent
+    libc_name = ctypes.util.find_library("c")
+    if _dies_with_parent or not libc_name or not hasattr(os, "register_at_fork"):
+        return
+    libc, parent = ctypes.CDLL(libc_name, use_errno=True), os.getpid()
+
+    def in_child() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    os.register_at_fork(after_in_child=in_child)
+    _dies_with_parent = True
 
 
 class AppWorker(SimpleWorker):
@@ -62,6 +93,10 @@ class AppWorker(SimpleWorker):
             self._sweeper_stop.set()
             if sweeper is not None:
                 sweeper.join(timeout=self.sweep_interval + 5)
+
+    def _start_scheduler(self, *args, **kwargs):
+        forked_children_die_with_this_process()  # the scheduler is the only child this worker forks
+        return super()._start_scheduler(*args, **kwargs)
 
     def _sweep_forever(self) -> None:
         while not self._sweeper_stop.wait(self.sweep_interval):
