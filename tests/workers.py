@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerProcess:
-    def __init__(self, app, redis_url: str, log_path: Path):
+    def __init__(self, app, redis_url: str, log_path: Path, *, with_scheduler: bool = False,
+                 database_url: str | None = None):
         env = {
             **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "DATABASE_URL": database_url or app.config["SQLALCHEMY_DATABASE_URI"],
             "REDIS_URL": redis_url,
             "SECRET_KEY": app.config["SECRET_KEY"],
             "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
@@ -31,7 +32,8 @@ class WorkerProcess:
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         rq = Path(sys.executable).parent / "rq"
         self.process = subprocess.Popen(
-            [str(rq), "worker", "-w", "jobs.worker.AppWorker", "--url", redis_url, *QUEUES],
+            [str(rq), "worker", "-w", "jobs.worker.AppWorker", "--url", redis_url, *QUEUES,
+             *(["--with-scheduler"] if with_scheduler else [])],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:
