@@ -71,6 +71,7 @@ def _migrations_dir() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.views import (
+        account,
         activity,
         api,
         audit,
@@ -84,10 +85,12 @@ def _register_blueprints(app: Flask) -> None:
         outbox,
         providers,
         settings,
+        team,
         webhooks,
     )
 
-    for module in (auth, dashboard, settings, providers, audit, orders, activity, outbox, health, integrations):
+    for module in (auth, account, dashboard, settings, providers, team, audit, orders, activity, outbox, health,
+                   integrations):
         app.register_blueprint(module.bp)
     # Machine-to-machine endpoints authenticate by signature or API key, not by session cookie.
     for module in (webhooks, api, callbacks, inbox):

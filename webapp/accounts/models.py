@@ -50,8 +50,15 @@ class User(UserMixin, db.Model):
     # Part of the id every session cookie carries (get_id): bumping it ends all of the user's
     # sessions everywhere, copied cookies included (sign-out, a new password).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an owner removes the user: they can no longer sign in. The row stays, so the audit
+    # log and what they sent keep naming them.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     store: Mapped[Store] = relationship(back_populates="users")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: an inactive user cannot be signed in
+        return self.removed_at is None
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version or 0}"

@@ -36,7 +36,9 @@ def load_user(session_id: str) -> User | None:
     if not (user_id.isdigit() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and (user.session_version or 0) == int(version) else None
+    if user is None or not user.is_active or (user.session_version or 0) != int(version):
+        return None
+    return user
 
 
 def _throttle() -> Throttle:
@@ -66,7 +68,7 @@ def login():
         form.form_errors.append(f"Too many failed sign-ins. Try again in {when}.")
         return render_template("auth/login.html", form=form), 429
 
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = db.session.scalar(select(User).where(User.email == email, User.removed_at.is_(None)))
     # Unknown addresses pay for a hash check too, so timing does not tell which accounts exist.
     if not (user or DUMMY_USER).check_password(form.password.data) or user is None:
         form.form_errors.append("That email and password do not match an account.")

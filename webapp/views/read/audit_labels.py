@@ -18,6 +18,9 @@ ACTION_LABELS = {
     "provider.reordered": "Provider order changed",
     "provider.removed": "Provider removed",
     "provider.test_sent": "Test message sent",
+    "team.member_added": "Team member added",
+    "team.role_changed": "Team member's role changed",
+    "team.member_removed": "Team member removed",
 }
 
 
