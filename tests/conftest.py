@@ -65,12 +65,14 @@ def make_app(database_url: str, redis_url: str, instance_path, **extra):
 @pytest.fixture(params=DB_PARAMS)
 def app(request, database_urls, redis_url, tmp_path):
     backend = request.param
-    app = make_app(database_urls[backend], redis_url, tmp_path)
+    url = database_urls[backend]
+    app = make_app(url, redis_url, tmp_path)
     with app.app_context():
-        if backend not in _schema_ready:
+        # Keyed by URL, not backend: a second pytest run in one process (mutmut's) gets new files.
+        if url not in _schema_ready:
             _db.drop_all()
             _db.create_all()
-            _schema_ready.add(backend)
+            _schema_ready.add(url)
         backends.flush(redis_url)
         yield app
         _db.session.remove()
