@@ -42,3 +42,17 @@ def _has(binary: str) -> bool:
 
 if __name__ == "__main__":
     print(describe(), tempfile.gettempdir())
+
+
+def write_section(path, heading: str, section: str) -> None:
+    """Replace the `heading` section of a RESULTS.md, keeping everything else (other benchmarks'
+    sections, the hand-written analysis at the end)."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    start = text.find("\n" + heading + "\n")
+    if start >= 0:
+        end = text.find("\n## ", start + len(heading) + 2)
+        text = text[:start + 1] + section + (text[end:] if end >= 0 else "")
+    else:
+        analysis = text.find("\n## Analysis")
+        text = (text[:analysis + 1] + section + text[analysis:]) if analysis >= 0 else text + "\n" + section
+    path.write_text(text)

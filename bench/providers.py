@@ -24,6 +24,7 @@ from urllib.request import urlopen
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from bench.machine import describe  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -243,16 +244,7 @@ def render(args, singles: list[dict], batches: list[dict], missing: list[str]) -
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section, keeping everything else (bench/pipeline.py's part, the analysis)."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = text.find("\n" + HEADING + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + len(HEADING) + 2)
-        text = text[:start + 1] + section + (text[end:] if end >= 0 else "")
-    else:
-        analysis = text.find("\n## Analysis")
-        text = (text[:analysis + 1] + section + text[analysis:]) if analysis >= 0 else text + "\n" + section
-    path.write_text(text)
+    machine.write_section(path, HEADING, section)
 
 
 def main(argv=None) -> int:

@@ -86,12 +86,15 @@ def _register_blueprints(app: Flask) -> None:
         providers,
         settings,
         team,
+        templates,
         webhooks,
     )
 
-    for module in (auth, account, dashboard, settings, providers, team, audit, orders, activity, outbox, health,
-                   integrations):
+    for module in (auth, account, dashboard, settings, templates, providers, team, audit, orders, activity, outbox,
+                   health, integrations):
         app.register_blueprint(module.bp)
+    from webapp.views import api_templates  # noqa: F401 - adds the /api/v1/templates routes to api.bp
+
     # Machine-to-machine endpoints authenticate by signature or API key, not by session cookie.
     for module in (webhooks, api, callbacks, inbox):
         csrf.exempt(module.bp)
@@ -172,7 +175,10 @@ def _register_error_pages(app: Flask) -> None:
 
 # No inline script or style and no eval anywhere (behaviour lives in static/app.js), and no page
 # may be framed: owner settings cannot be clickjacked.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# Inline styles and https images are allowed for the email previews (sandboxed srcdoc iframes inherit
+# this policy, and email HTML is styled inline); script stays 'self' only, with no inline or eval.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data: https:; "
                            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
                            "frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY",

@@ -13,3 +13,4 @@ from webapp.events.models import ApiKey, IdempotentResponse, InboundEvent, Integ
 from webapp.inbox.models import InboxMessage  # noqa: F401
 from webapp.notifications.models import NotificationRule  # noqa: F401
 from webapp.orders.models import Order, OrderStatusChange  # noqa: F401
+from webapp.templating.models import MessageTemplate, MessageTemplateVersion  # noqa: F401

@@ -132,7 +132,7 @@ def test_rest_api_event_is_idempotent_and_sends_once(client, store):
     assert other_key.get_json()["notification_ids"] == []  # the order is already cancelled
     run_worker()
     email, sms = sandbox_messages(store.id)
-    assert email.subject == "Bestellung CTO-77 storniert" and sms.recipient == "+4915112345678"
+    assert email.subject == "Bestellung CTO-77 wurde storniert" and sms.recipient == "+4915112345678"
 
 
 def test_rest_api_rejects_bad_keys_and_bad_payloads_storing_nothing(client, store):

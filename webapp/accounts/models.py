@@ -32,6 +32,11 @@ class Store(db.Model):
     rules_revision: Mapped[int] = mapped_column(default=0)
     # Answered to a customer who texts HELP; None uses a built-in text naming the store.
     sms_help_text: Mapped[str | None] = mapped_column(String(320))
+    # Branding of the email layout: accent colour (#rrggbb), logo image URL, the postal address in
+    # the footer (marketing email must carry one).
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    postal_address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="store")

@@ -29,7 +29,8 @@ def add_planned(*, store_id: int, source: str, planned: list[PlannedMessage], ke
             reason=reason, idempotency_key=idempotency_key(key_base, message.channel, message.recipient),
             created_at=now, finished_at=None if message.status == PENDING else now,
         )
-        row.events.append(NotificationEvent(kind="planned", detail=reason, at=now))
+        detail = f"{reason} · {message.template}" if message.template else reason
+        row.events.append(NotificationEvent(kind="planned", detail=detail[:500], at=now))
         if message.status != PENDING:
             row.events.append(NotificationEvent(kind=message.status, detail=message.error or "", at=now))
         db.session.add(row)

@@ -21,3 +21,4 @@ class PlannedMessage:
     body: str
     status: str = PENDING
     error: str | None = None
+    template: str | None = None  # which template layer and locale it was rendered from, in words

@@ -11,18 +11,25 @@ from webapp.customers.models import Customer, CustomerDevice
 from webapp.extensions import db
 from webapp.notifications.planner import PlanRequest, Recipient, StoreInfo
 from webapp.orders.models import Order
+from webapp.templating.store_templates import overrides_for
 
 
 def plan_request(store: Store, order: Order, customer: Customer | None, kind: str, status: str,
                  note: str | None = None, urgent: bool = False) -> PlanRequest:
     recipient = _recipient(customer)
     return PlanRequest(
-        kind=kind, status=status, recipient=recipient, store=StoreInfo(store.name, store.default_locale),
+        kind=kind, status=status, recipient=recipient, store=store_info(store),
         order={"number": order.number, "status": status, "status_label": vocabulary.status_label(kind, status),
                "total": str(order.total), "currency": order.currency, "lines": order.lines or [],
                "tracking": order.tracking},
         note=note, urgent=urgent, suppressions=suppressions_for(store.id, recipient),
+        templates=overrides_for(store.id),
     )
+
+
+def store_info(store: Store) -> StoreInfo:
+    return StoreInfo(store.name, store.default_locale, store.currency, store.timezone, store.brand_color,
+                     store.logo_url, store.postal_address)
 
 
 def _recipient(customer: Customer | None) -> Recipient:

@@ -9,15 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from webapp.consent.policy import CRITICAL, TRANSACTIONAL, decide
+from webapp.consent.policy import CRITICAL, MARKETING, TRANSACTIONAL, decide
 from webapp.dispatch.planned import PlannedMessage
 from webapp.notifications.rules import RuleKey, RuleState, matching_rule
-from webapp.templating.render import TemplateRenderError, render
+from webapp.templating import catalog
+from webapp.templating.context import build_context
+from webapp.templating.defaults import direction
+from webapp.templating.layout import Branding
+from webapp.templating.message import render_message
+from webapp.templating.render import TemplateRenderError
 from webapp.templating.resolve import TemplateMissing, resolve_template
 
 # Which customer field addresses each channel.
 ADDRESS_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone", "push": "push_token", "in_app": "inbox"}
-HTML_CHANNELS = {"email"}
 # Customers must hear at once that an order will not arrive; the rest is transactional.
 CRITICAL_MESSAGE_TYPES = {"order.cancelled", "invoice.cancelled"}
 
@@ -42,6 +46,17 @@ class Recipient:
 class StoreInfo:
     name: str
     default_locale: str = "en"
+    currency: str = "USD"
+    timezone: str = "UTC"
+    accent: str | None = None
+    logo_url: str | None = None
+    address: str | None = None
+    url: str | None = None
+    support_email: str | None = None
+
+    @property
+    def branding(self) -> Branding:
+        return Branding(self.name, self.accent or "", self.logo_url, self.address)
 
 
 @dataclass(frozen=True)
@@ -95,20 +110,29 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
     try:
         template = resolve_template(msg_type, channel, request.recipient.locale, request.store.default_locale,
                                     request.templates)
-        context = _context(request)
-        subject = render(template.subject, context) if template.subject else None
-        body = render(template.body, context, html=channel in HTML_CHANNELS)
-    except (TemplateMissing, TemplateRenderError) as error:
+        rendered = render_message(channel, template.fields, template_context(request, template.locale),
+                                  branding=request.store.branding, lang=template.locale,
+                                  direction=direction(template.locale), marketing=priority == MARKETING)
+    except (TemplateMissing, TemplateRenderError, KeyError) as error:
         return outcome(FAILED, f"template error: {error}")
-    return PlannedMessage(channel, msg_type, priority, template.locale, address, subject, body)
+    return PlannedMessage(channel, msg_type, priority, template.locale, address, rendered.subject or None,
+                          rendered.body, template=template.describe())
 
 
-def _context(request: PlanRequest) -> dict:
-    name = request.recipient.name or ""
-    return {
-        "store": {"name": request.store.name},
-        "customer": {"name": name, "first_name": name.split(" ")[0] if name else "",
-                     "email": request.recipient.email, "phone": request.recipient.phone},
+def template_context(request: PlanRequest, locale: str) -> dict:
+    """The render context of this request's message type (see templating/context.py)."""
+    message_type = catalog.get(message_type_of(request)) or catalog.get("order.ready")
+    store = request.store
+    data = {
+        "store": {"name": store.name, "url": store.url, "support_email": store.support_email},
+        "customer": {"name": request.recipient.name or None, "email": request.recipient.email,
+                     "phone": request.recipient.phone},
         "order": dict(request.order),
         "note": request.note,
     }
+    currency = request.order.get("currency") or store.currency
+    return build_context(message_type, data, locale=locale, currency=currency, timezone=store.timezone)
+
+
+def message_type_of(request: PlanRequest) -> str:
+    return message_type(request.kind, request.status)

@@ -18,3 +18,23 @@ document.addEventListener("click", (event) => {
   list.querySelectorAll("[aria-current]").forEach((item) => item.removeAttribute("aria-current"));
   link.setAttribute("aria-current", "true");
 });
+
+// Template editor (data-insert): a variable button puts its text where the cursor was in the last
+// field used, and tells HTMX the form changed so the preview follows.
+let lastInsertTarget = null;
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches("[data-insert-target]")) lastInsertTarget = event.target;
+});
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-insert]");
+  if (!button) return;
+  const field = lastInsertTarget || document.querySelector("[data-insert-target]");
+  if (!field) return;
+  const text = button.dataset.insert;
+  const start = field.selectionStart ?? field.value.length;
+  const end = field.selectionEnd ?? start;
+  field.value = field.value.slice(0, start) + text + field.value.slice(end);
+  field.focus();
+  field.setSelectionRange(start + text.length, start + text.length);
+  field.dispatchEvent(new Event("input", { bubbles: true }));
+});

@@ -1,118 +1,111 @@
-"""Built-in message templates, per message type, channel and language.
+"""The platform's default templates: every message type × channel × supported locale.
 
-A message type is "<kind>.<status>" (order.cancelled, invoice.closed). Each entry holds a
-subject and body for email, and a body for SMS. Variables: store, customer, order, note.
+The wording lives in one file per locale (`defaults/<locale>.json`): shared phrases (greetings, table
+headings, button labels) and, per message type, a subject, a paragraph for email and in-app, and a
+short text for SMS, WhatsApp, push and in-app. This module assembles each channel's template from them, the
+same way for every language, so a translator edits sentences, never markup. Loaded once per process
+(and idempotently: the same files give the same templates).
 """
 from __future__ import annotations
 
-# Wording per status, per language: (email subject, one-line summary used by email and SMS).
-_ORDER_WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    "en": {
-        "initiated": ("We received your order {{ order.number }}", "we received your order {{ order.number }}."),
-        "sent_for_processing": ("Order {{ order.number }} is confirmed",
-                                "your order {{ order.number }} is confirmed and on its way to our team."),
-        "processing": ("We're preparing order {{ order.number }}", "we're preparing your order {{ order.number }}."),
-        "ready": ("Order {{ order.number }} is ready", "your order {{ order.number }} is ready{% if order.tracking "
-                  "and order.tracking.number %} (tracking: {{ order.tracking.number }}){% endif %}."),
-        "delivered": ("Order {{ order.number }} was delivered", "your order {{ order.number }} was delivered."),
-        "cancelled": ("Order {{ order.number }} was cancelled", "your order {{ order.number }} was cancelled."),
-        "returned": ("Return of order {{ order.number }} received",
-                     "we received the return of your order {{ order.number }}."),
-    },
-    "fr": {
-        "initiated": ("Commande {{ order.number }} reçue", "nous avons bien reçu votre commande {{ order.number }}."),
-        "sent_for_processing": ("Commande {{ order.number }} confirmée",
-                                "votre commande {{ order.number }} est confirmée."),
-        "processing": ("Commande {{ order.number }} en préparation",
-                       "votre commande {{ order.number }} est en préparation."),
-        "ready": ("Commande {{ order.number }} prête", "votre commande {{ order.number }} est prête."),
-        "delivered": ("Commande {{ order.number }} livrée", "votre commande {{ order.number }} a été livrée."),
-        "cancelled": ("Commande {{ order.number }} annulée", "votre commande {{ order.number }} a été annulée."),
-        "returned": ("Retour de la commande {{ order.number }} reçu",
-                     "nous avons reçu le retour de votre commande {{ order.number }}."),
-    },
-    "de": {
-        "initiated": ("Bestellung {{ order.number }} eingegangen",
-                      "wir haben Ihre Bestellung {{ order.number }} erhalten."),
-        "sent_for_processing": ("Bestellung {{ order.number }} bestätigt",
-                                "Ihre Bestellung {{ order.number }} ist bestätigt."),
-        "processing": ("Bestellung {{ order.number }} in Bearbeitung",
-                       "wir bereiten Ihre Bestellung {{ order.number }} vor."),
-        "ready": ("Bestellung {{ order.number }} ist bereit", "Ihre Bestellung {{ order.number }} ist bereit."),
-        "delivered": ("Bestellung {{ order.number }} zugestellt",
-                      "Ihre Bestellung {{ order.number }} wurde zugestellt."),
-        "cancelled": ("Bestellung {{ order.number }} storniert",
-                      "Ihre Bestellung {{ order.number }} wurde storniert."),
-        "returned": ("Rücksendung zu {{ order.number }} erhalten",
-                     "wir haben die Rücksendung Ihrer Bestellung {{ order.number }} erhalten."),
-    },
-    "es": {
-        "initiated": ("Recibimos tu pedido {{ order.number }}", "recibimos tu pedido {{ order.number }}."),
-        "sent_for_processing": ("Pedido {{ order.number }} confirmado",
-                                "tu pedido {{ order.number }} está confirmado."),
-        "processing": ("Preparando el pedido {{ order.number }}", "estamos preparando tu pedido {{ order.number }}."),
-        "ready": ("Pedido {{ order.number }} listo", "tu pedido {{ order.number }} está listo."),
-        "delivered": ("Pedido {{ order.number }} entregado", "tu pedido {{ order.number }} fue entregado."),
-        "cancelled": ("Pedido {{ order.number }} cancelado", "tu pedido {{ order.number }} fue cancelado."),
-        "returned": ("Devolución del pedido {{ order.number }} recibida",
-                     "recibimos la devolución de tu pedido {{ order.number }}."),
-    },
-}
+import json
+from functools import lru_cache
+from pathlib import Path
 
-_INVOICE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    "en": {
-        "closed": ("Invoice {{ order.number }} is paid", "your invoice {{ order.number }} is closed. Thank you!"),
-        "cancelled": ("Invoice {{ order.number }} was cancelled", "your invoice {{ order.number }} was cancelled."),
-    },
-    "fr": {
-        "closed": ("Facture {{ order.number }} réglée", "votre facture {{ order.number }} est réglée. Merci !"),
-        "cancelled": ("Facture {{ order.number }} annulée", "votre facture {{ order.number }} a été annulée."),
-    },
-    "de": {
-        "closed": ("Rechnung {{ order.number }} beglichen", "Ihre Rechnung {{ order.number }} ist beglichen. Danke!"),
-        "cancelled": ("Rechnung {{ order.number }} storniert", "Ihre Rechnung {{ order.number }} wurde storniert."),
-    },
-    "es": {
-        "closed": ("Factura {{ order.number }} pagada", "tu factura {{ order.number }} está cerrada. ¡Gracias!"),
-        "cancelled": ("Factura {{ order.number }} cancelada", "tu factura {{ order.number }} fue cancelada."),
-    },
-}
+from webapp.templating import catalog
 
-_GREETING = {"en": "Hi", "fr": "Bonjour", "de": "Hallo", "es": "Hola"}
-_NOTE = {"en": "Note from {{ store.name }}", "fr": "Message de {{ store.name }}",
-         "de": "Nachricht von {{ store.name }}", "es": "Nota de {{ store.name }}"}
-
-_EMAIL_HTML = """<p>{greeting} {{{{ customer.first_name or customer.name }}}},</p>
-<p>{summary_cap}</p>
-{{% if note %}}<p><strong>{note_label}:</strong> {{{{ note }}}}</p>{{% endif %}}
-{{% if order.lines %}}<table>{{% for line in order.lines %}}<tr><td>{{{{ line.quantity }}}} × {{{{ line.name }}}}</td>
-<td style="text-align:right">{{{{ line.price }}}} {{{{ order.currency }}}}</td></tr>{{% endfor %}}</table>{{% endif %}}
-<p>— {{{{ store.name }}}}</p>"""
-
-_SMS = "{{{{ store.name }}}}: {summary_cap}{{% if note %}} {{{{ note }}}}{{% endif %}}"
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+FALLBACK_LOCALE = "en"
+RTL_LOCALES = frozenset({"ar", "he", "fa", "ur"})
+# The button an email ends with, per message type prefix: (phrase, the URL variable it opens).
+BUTTONS = {"order.": ("view_order", "order.url"), "invoice.": ("view_order", "order.url"),
+           "payment.": ("view_order", "order.url"), "refund.": ("view_order", "order.url"),
+           "shipping.": ("track", "order.tracking.url"), "account.password_reset": ("reset", "reset.url"),
+           "gdpr.export_ready": ("download", "gdpr.download_url"), "gift_card.": ("shop", "store.url"),
+           "cart.": ("cart", "cart.url"), "review.": ("review", "review.url"),
+           "campaign.": ("campaign", "campaign.url")}
 
 
-def _capitalize(text: str) -> str:
-    return text[:1].upper() + text[1:]
+@lru_cache(maxsize=1)
+def locales() -> tuple[str, ...]:
+    return tuple(sorted(path.stem for path in DEFAULTS_DIR.glob("*.json")))
 
 
-def _build() -> dict[tuple[str, str, str], dict[str, str]]:
-    templates: dict[tuple[str, str, str], dict[str, str]] = {}
-    for kind, table in (("order", _ORDER_WORDS), ("invoice", _INVOICE_WORDS)):
-        for locale, statuses in table.items():
-            for status, (subject, summary) in statuses.items():
-                message_type = f"{kind}.{status}"
-                words = {"greeting": _GREETING[locale], "summary_cap": _capitalize(summary),
-                         "note_label": _NOTE[locale]}
-                templates[(message_type, "email", locale)] = {"subject": subject,
-                                                               "body": _EMAIL_HTML.format(**words)}
-                short = _SMS.format(**words)
-                templates[(message_type, "sms", locale)] = {"subject": "", "body": short}
-                templates[(message_type, "whatsapp", locale)] = {"subject": "", "body": short}
-                # Push and in-app show the subject as the title above the short text.
-                for channel in ("push", "in_app"):
-                    templates[(message_type, channel, locale)] = {"subject": subject, "body": short}
-    return templates
+@lru_cache(maxsize=32)
+def phrases(locale: str) -> dict:
+    return json.loads((DEFAULTS_DIR / f"{locale}.json").read_text(encoding="utf-8"))
 
 
-DEFAULT_TEMPLATES = _build()
+def default_template(type_key: str, channel: str, locale: str) -> dict[str, str] | None:
+    """The platform's template of a type on a channel in exactly `locale`, or None."""
+    return _all().get((type_key, channel, locale))
+
+
+@lru_cache(maxsize=1)
+def _all() -> dict[tuple[str, str, str], dict[str, str]]:
+    built = {}
+    for locale in locales():
+        words = phrases(locale)
+        for key, message_type in catalog.MESSAGE_TYPES.items():
+            entry = words["types"].get(key)
+            if entry is None:
+                continue
+            for channel in message_type.channels:
+                built[(key, channel, locale)] = _assemble(message_type, channel, entry, words["common"])
+    return built
+
+
+def _assemble(message_type: catalog.MessageType, channel: str, entry: dict, common: dict) -> dict[str, str]:
+    short = entry.get("short") or entry["text"]
+    if channel == "email":
+        return {"subject": entry["subject"], "preheader": short, "body": _email_body(message_type, entry, common),
+                "text": ""}
+    if channel in ("sms", "whatsapp"):
+        note = "{% if note %} {{ note }}{% endif %}" if "note" in {v.name for v in message_type.variables} else ""
+        return {"body": "{{ store.name }}: " + short + note}
+    if channel == "push":
+        return {"title": entry["subject"], "body": short, "link": _link(message_type)}
+    if channel == "in_app":
+        return {"title": entry["subject"], "body": short, "link": _link(message_type)}
+    return {"body": short}
+
+
+def _link(message_type: catalog.MessageType) -> str:
+    button = _button(message_type.key)
+    return "{{ " + button[1] + " or '' }}" if button else ""
+
+
+def _button(key: str) -> tuple[str, str] | None:
+    return next((value for prefix, value in BUTTONS.items() if key.startswith(prefix)), None)
+
+
+def _email_body(message_type: catalog.MessageType, entry: dict, common: dict) -> str:
+    names = {v.name for v in message_type.variables}
+    parts = ["{% if customer.first_name %}<p>" + common["greeting"] + "</p>{% else %}<p>"
+             + common["greeting_anonymous"] + "</p>{% endif %}",
+             "<h1>" + entry["subject"] + "</h1>", "<p>" + entry["text"] + "</p>"]
+    if "note" in names:
+        parts.append('{% if note %}<p class="note"><strong>' + common["note"] + "</strong> {{ note }}</p>{% endif %}")
+    for lines, total in (("order.lines", "order.total"), ("cart.lines", "cart.total")):
+        if lines in names:
+            parts.append(_lines_table(lines, total, common))
+    button = _button(message_type.key)
+    if button and button[1] in names:
+        parts.append("{% if " + button[1] + ' %}<p class="button"><a href="{{ ' + button[1] + ' }}">'
+                     + common[button[0]] + "</a></p>{% endif %}")
+    parts.append("<p>" + common["sign_off"] + "</p>")
+    return "\n".join(parts)
+
+
+def _lines_table(lines: str, total: str, common: dict) -> str:
+    return ("{% if " + lines + ' %}<table class="lines" role="presentation">'
+            '<tr><th>' + common["item"] + "</th><th>" + common["quantity"] + '</th><th class="num">'
+            + common["price"] + "</th></tr>\n"
+            "{% for line in " + lines + " %}<tr><td>{{ line.name }}</td><td>{{ line.quantity }}</td>"
+            '<td class="num">{{ line.price | money }}</td></tr>{% endfor %}\n'
+            "{% if " + total + ' %}<tr class="total"><td colspan="2">' + common["total"]
+            + '</td><td class="num">{{ ' + total + " | money }}</td></tr>{% endif %}</table>{% endif %}")
+
+
+def direction(locale: str) -> str:
+    return "rtl" if locale.split("-")[0] in RTL_LOCALES else "ltr"

@@ -1,0 +1,170 @@
+"""Templates: every message type × channel, which locales the store has its own wording for, and an
+editor per type and channel with locale tabs, a live preview, validation, history and restore.
+
+Owners and marketers edit templates; support does not see them.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.accounts.permissions import EDIT_TEMPLATES
+from webapp.channels.registry import get_channel
+from webapp.channels.sms_segments import sms_size
+from webapp.extensions import db
+from webapp.notifications.plan_requests import plan_request
+from webapp.notifications.planner import template_context
+from webapp.orders.models import Order
+from webapp.templating import catalog, defaults, store_templates
+from webapp.templating.render import TemplateRenderError
+from webapp.templating.resolve import STORE, ResolvedTemplate, locale_name, resolve_template
+from webapp.templating.store_templates import TemplateInvalid, TemplateKey
+from webapp.templating.validate import validate
+from webapp.views import is_htmx, require
+from webapp.views.read.template_preview import preview_message
+
+bp = Blueprint("templates", __name__, url_prefix="/templates")
+MAX_SMS_SEGMENTS = 3
+
+
+def sms_segments(text: str) -> int:
+    return sms_size(text).segments
+
+
+@bp.get("")
+@require(EDIT_TEMPLATES)
+def index():
+    overrides = store_templates.overrides_for(current_user.store_id)
+    mine: dict[tuple[str, str], list[str]] = {}
+    for type_key, channel, locale in overrides:
+        mine.setdefault((type_key, channel), []).append(locale)
+    channels = [get_channel(code) for code in catalog.CUSTOMER_CHANNELS]
+    return render_template("templates/index.html", types=list(catalog.MESSAGE_TYPES.values()), channels=channels,
+                           mine=mine, locale_name=locale_name, locales_count=len(defaults.locales()))
+
+
+def _key(type_key: str, channel: str, locale: str | None = None) -> TemplateKey:
+    try:
+        return TemplateKey.parse(type_key, channel, locale or current_user.store.default_locale or "en")
+    except LookupError:
+        abort(404)
+
+
+def _locales(store_locale: str) -> list[str]:
+    codes = list(defaults.locales())
+    return sorted(set(codes) | {store_locale}, key=lambda code: (code != store_locale, code))
+
+
+def _editor(key: TemplateKey, fields: dict | None = None, problems=(), status: int = 200):
+    store = current_user.store
+    mine = store_templates.current(store.id, key)
+    resolved = resolve_template(key.message_type, key.channel, key.locale, store.default_locale,
+                                store_templates.overrides_for(store.id))
+    shown = fields if fields is not None else dict(resolved.fields)
+    orders = db.session.scalars(select(Order).where(Order.store_id == store.id, Order.kind == "order")
+                                .order_by(Order.id.desc()).limit(20)).all()
+    return render_template(
+        "templates/edit.html", key=key, message_type=catalog.get(key.message_type), channel=get_channel(key.channel),
+        field_names=catalog.CHANNEL_FIELDS[key.channel], labels=catalog.FIELD_LABELS, fields=shown,
+        problems=list(problems), mine=mine, resolved=resolved, locales=_locales(store.default_locale),
+        mine_locales={loc for (t, c, loc) in store_templates.overrides_for(store.id)
+                      if (t, c) == (key.message_type, key.channel)},
+        history=store_templates.history(store.id, key), orders=orders, locale_name=locale_name,
+        direction=defaults.direction(key.locale), preview=_preview(key, shown, None),
+    ), status
+
+
+@bp.get("/<type_key>/<channel>")
+@require(EDIT_TEMPLATES)
+def edit(type_key: str, channel: str):
+    return _editor(_key(type_key, channel, request.args.get("locale")))
+
+
+def _submitted(key: TemplateKey) -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in catalog.CHANNEL_FIELDS[key.channel]}
+
+
+def _preview(key: TemplateKey, fields: dict, order_id: int | None) -> dict:
+    store = current_user.store
+    message_type = catalog.get(key.message_type)
+    problems = validate(message_type, key.channel, {k: v for k, v in fields.items() if v},
+                        sms_segments=sms_segments, max_segments=MAX_SMS_SEGMENTS, locale=key.locale)
+    order = db.session.get(Order, order_id) if order_id else None
+    if order is not None and order.store_id != store.id:
+        order = None
+    if order is not None and key.message_type.startswith(("order.", "invoice.")):
+        kind, _, status = key.message_type.partition(".")
+        context = template_context(plan_request(store, order, order.customer, kind, status), key.locale)
+        source = f"order {order.number}"
+    else:
+        context, source = None, "sample data"
+    try:
+        rendered = preview_message(store, message_type, key, fields, context)
+    except TemplateRenderError as error:
+        return {"problems": problems, "error": str(error), "source": source}
+    size = sms_size(rendered.body) if key.channel in ("sms", "whatsapp") else None
+    return {"problems": problems, "rendered": rendered, "size": size, "source": source, "error": None}
+
+
+@bp.post("/<type_key>/<channel>/preview")
+@require(EDIT_TEMPLATES)
+def preview(type_key: str, channel: str):
+    key = _key(type_key, channel, request.form.get("locale"))
+    order_id = request.form.get("order_id", type=int)
+    return render_template("templates/_preview.html", key=key, preview=_preview(key, _submitted(key), order_id),
+                           channel=get_channel(key.channel), direction=defaults.direction(key.locale))
+
+
+@bp.post("/<type_key>/<channel>")
+@require(EDIT_TEMPLATES)
+def save(type_key: str, channel: str):
+    key = _key(type_key, channel, request.form.get("locale"))
+    fields = _submitted(key)
+    try:
+        row = store_templates.save(current_user.store_id, key, fields, current_user.id, sms_segments=sms_segments,
+                                   max_segments=MAX_SMS_SEGMENTS)
+    except TemplateInvalid as invalid:
+        db.session.rollback()
+        return _editor(key, fields, invalid.problems, 400)
+    flash(f"Saved version {row.version} of {catalog.get(key.message_type).name} · {get_channel(key.channel).label}"
+          f" · {locale_name(key.locale)}. The next message uses it.", "success")
+    return redirect(url_for("templates.edit", type_key=type_key, channel=channel, locale=key.locale))
+
+
+@bp.post("/<type_key>/<channel>/reset")
+@require(EDIT_TEMPLATES)
+def reset(type_key: str, channel: str):
+    key = _key(type_key, channel, request.form.get("locale"))
+    if store_templates.reset(current_user.store_id, key, current_user.id):
+        flash(f"Back to the default template in {locale_name(key.locale)}.", "success")
+    return redirect(url_for("templates.edit", type_key=type_key, channel=channel, locale=key.locale))
+
+
+@bp.post("/versions/<int:version_id>/restore")
+@require(EDIT_TEMPLATES)
+def restore(version_id: int):
+    try:
+        row = store_templates.restore(current_user.store_id, version_id, current_user.id, sms_segments=sms_segments,
+                                      max_segments=MAX_SMS_SEGMENTS)
+    except LookupError:
+        abort(404)
+    except TemplateInvalid as invalid:
+        db.session.rollback()
+        flash(f"That version cannot be restored: {invalid.problems[0].message}", "error")
+        return redirect(url_for("templates.index"))
+    flash(f"Restored as version {row.version}. The next message uses it.", "success")
+    return redirect(url_for("templates.edit", type_key=row.message_type, channel=row.channel, locale=row.locale))
+
+
+def describe_layer(resolved: ResolvedTemplate) -> str:
+    return resolved.describe() if resolved.layer == STORE or resolved.fell_back else "Default template"
+
+
+@bp.app_template_filter("layer_note")
+def layer_note(resolved: ResolvedTemplate) -> str:
+    return describe_layer(resolved)
+
+
+def htmx_only() -> bool:
+    return is_htmx()
