@@ -76,6 +76,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         # Escalations of the same cause within this window go out as one alert.
         "ALERT_GROUP_SECONDS": float(env.get("ALERT_GROUP_SECONDS", "60")),
+        "TEMPLATE_MAX_SMS_SEGMENTS": int(env.get("TEMPLATE_MAX_SMS_SEGMENTS", "3")),
         "SWEEP_UNQUEUED_GRACE": float(env.get("SWEEP_UNQUEUED_GRACE", "5")),
         "SWEEP_REQUEUE_AFTER": float(env.get("SWEEP_REQUEUE_AFTER", "30")),
         # A delivery batch's time budget and the longest provider call; a claim's lease is their sum

@@ -31,6 +31,8 @@ class RuntimeSettings:
     # sweep (which takes only rows whose lease expired) can never take a row a live batch holds.
     batch_budget_seconds: float = 20.0
     provider_call_seconds: float = 30.0
+    # Templates: an SMS template longer than this many segments (with the sample data) is refused.
+    template_max_sms_segments: int = 3
     # Tests only: SNS certificate URLs matching this pattern are fetched although not on AWS.
     sns_cert_url_pattern: str | None = None
 

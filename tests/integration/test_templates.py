@@ -164,3 +164,27 @@ def test_each_rule_links_to_the_template_it_sends(client, login_as, store):
     login_as("owner")
     page = client.get("/settings/notifications").get_data(as_text=True)
     assert 'href="/templates/order.cancelled/email"' in page and 'href="/templates/invoice.closed/email"' in page
+
+
+def test_history_shows_what_each_version_changed(client, login_as, store):
+    login_as("marketer")
+    save(client, SMS, "en", body="{{ store.name }} first {{ order.number }}")
+    save(client, SMS, "en", body="{{ store.name }} second {{ order.number }}")
+    page = client.get(SMS + "?locale=en").get_data(as_text=True)
+    assert "-{{ store.name }} first {{ order.number }}" in page and "+{{ store.name }} second {{ order.number }}" in page
+
+
+def test_a_refused_injection_is_logged_with_the_template_and_the_user(client, login_as, store, caplog):
+    user = login_as("marketer")
+    save(client, SMS, "en", body="{{ self.__init__.__globals__ }}")
+    [line] = [r.getMessage() for r in caplog.records if "refused for user" in r.getMessage()]
+    assert f"order.cancelled/sms/en of store {store.id} refused for user {user.id}" in line
+
+
+def test_the_sms_segment_limit_is_a_setting(app, client, login_as, store):
+    from tests.runtime import reconfigure
+
+    login_as("marketer")
+    reconfigure(app, TEMPLATE_MAX_SMS_SEGMENTS=1)
+    response = save(client, SMS, "en", body="x" * 200)
+    assert response.status_code == 400 and "the most allowed is 1" in response.get_data(as_text=True)

@@ -3,6 +3,7 @@ overrides planning resolves against. Each change is one transaction with its ver
 audit entry."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from webapp.templating.validate import Problem, validate
 from webapp.timeutil import utcnow
 
 Overrides = dict[tuple[str, str, str], dict[str, str]]
+SECURITY_REFUSALS = ("not allowed in a template", "“", "Templates cannot call")
+log = logging.getLogger(__name__)
 
 
 class TemplateInvalid(ValueError):
@@ -65,6 +68,10 @@ def save(store_id: int, key: TemplateKey, fields: dict[str, str], user_id: int |
     unknown = sorted(set(fields) - set(allowed))
     problems += [Problem(name, f"{key.channel} templates have no field “{name}”.") for name in unknown]
     if problems:
+        refused = [p.message for p in problems if p.message.startswith(SECURITY_REFUSALS)]
+        if refused:  # someone tried to reach what templates may not: say who, and in which template
+            log.warning("template %s/%s/%s of store %s refused for user %s: %s", key.message_type, key.channel,
+                        key.locale, store_id, user_id if user_id is not None else "api", "; ".join(refused))
         raise TemplateInvalid(problems)
     row = current(store_id, key)
     if row is None:

@@ -18,7 +18,7 @@ from webapp.templating.store_templates import TemplateInvalid, TemplateKey
 from webapp.templating.validate import validate
 from webapp.views.api import api_key_required, bp, error
 from webapp.views.read.template_preview import preview_message
-from webapp.views.templates import MAX_SMS_SEGMENTS, sms_segments
+from webapp.views.templates import max_segments, sms_segments
 
 
 def _catalog_json(message_type: catalog.MessageType) -> dict:
@@ -83,7 +83,7 @@ def put_template(type_key: str, channel: str, locale: str):
         return failed
     try:
         store_templates.save(g.api_store.id, key, fields, None, sms_segments=sms_segments,
-                             max_segments=MAX_SMS_SEGMENTS)
+                             max_segments=max_segments())
     except TemplateInvalid as invalid:
         db.session.rollback()
         first = invalid.problems[0]
@@ -114,7 +114,7 @@ def preview_template():
     message_type = catalog.get(key.message_type)
     fields = {name: payload[name] for name in catalog.CHANNEL_FIELDS[key.channel] if payload.get(name)}
     problems = validate(message_type, key.channel, fields, sms_segments=sms_segments,
-                        max_segments=MAX_SMS_SEGMENTS, locale=key.locale)
+                        max_segments=max_segments(), locale=key.locale)
     if problems:
         return jsonify({**problems[0].as_dict(), "problems": [p.as_dict() for p in problems]}), 422
     context = None

@@ -5,6 +5,8 @@ Owners and marketers edit templates; support does not see them.
 """
 from __future__ import annotations
 
+import difflib
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,15 +23,18 @@ from webapp.templating.render import TemplateRenderError
 from webapp.templating.resolve import STORE, ResolvedTemplate, locale_name, resolve_template
 from webapp.templating.store_templates import TemplateInvalid, TemplateKey
 from webapp.templating.validate import validate
-from webapp.views import is_htmx, require
+from webapp.views import is_htmx, require, runtime_settings
 from webapp.views.read.template_preview import preview_message
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
-MAX_SMS_SEGMENTS = 3
 
 
 def sms_segments(text: str) -> int:
     return sms_size(text).segments
+
+
+def max_segments() -> int:
+    return runtime_settings().template_max_sms_segments
 
 
 @bp.get("")
@@ -70,9 +75,24 @@ def _editor(key: TemplateKey, fields: dict | None = None, problems=(), status: i
         problems=list(problems), mine=mine, resolved=resolved, locales=_locales(store.default_locale),
         mine_locales={loc for (t, c, loc) in store_templates.overrides_for(store.id)
                       if (t, c) == (key.message_type, key.channel)},
-        history=store_templates.history(store.id, key), orders=orders, locale_name=locale_name,
+        history=store_templates.history(store.id, key), diffs=_diffs(store_templates.history(store.id, key)),
+        orders=orders, locale_name=locale_name,
         direction=defaults.direction(key.locale), preview=_preview(key, shown, None),
     ), status
+
+
+def _diffs(history: list) -> dict[int, str]:
+    """Each version's change from the one before it, as a unified diff of its fields."""
+    diffs = {}
+    for newer, older in zip(history, history[1:], strict=False):
+        lines = []
+        for name in sorted(set(newer.fields or {}) | set(older.fields or {})):
+            before = ((older.fields or {}).get(name) or "").splitlines()
+            after = ((newer.fields or {}).get(name) or "").splitlines()
+            lines += difflib.unified_diff(before, after, f"{name} (v{older.version})", f"{name} (v{newer.version})",
+                                          lineterm="")
+        diffs[newer.id] = "\n".join(lines)
+    return diffs
 
 
 @bp.get("/<type_key>/<channel>")
@@ -89,7 +109,7 @@ def _preview(key: TemplateKey, fields: dict, order_id: int | None) -> dict:
     store = current_user.store
     message_type = catalog.get(key.message_type)
     problems = validate(message_type, key.channel, {k: v for k, v in fields.items() if v},
-                        sms_segments=sms_segments, max_segments=MAX_SMS_SEGMENTS, locale=key.locale)
+                        sms_segments=sms_segments, max_segments=max_segments(), locale=key.locale)
     order = db.session.get(Order, order_id) if order_id else None
     if order is not None and order.store_id != store.id:
         order = None
@@ -123,7 +143,7 @@ def save(type_key: str, channel: str):
     fields = _submitted(key)
     try:
         row = store_templates.save(current_user.store_id, key, fields, current_user.id, sms_segments=sms_segments,
-                                   max_segments=MAX_SMS_SEGMENTS)
+                                   max_segments=max_segments())
     except TemplateInvalid as invalid:
         db.session.rollback()
         return _editor(key, fields, invalid.problems, 400)
@@ -146,7 +166,7 @@ def reset(type_key: str, channel: str):
 def restore(version_id: int):
     try:
         row = store_templates.restore(current_user.store_id, version_id, current_user.id, sms_segments=sms_segments,
-                                      max_segments=MAX_SMS_SEGMENTS)
+                                      max_segments=max_segments())
     except LookupError:
         abort(404)
     except TemplateInvalid as invalid:
