@@ -188,3 +188,19 @@ def test_the_sms_segment_limit_is_a_setting(app, client, login_as, store):
     reconfigure(app, TEMPLATE_MAX_SMS_SEGMENTS=1)
     response = save(client, SMS, "en", body="x" * 200)
     assert response.status_code == 400 and "the most allowed is 1" in response.get_data(as_text=True)
+
+
+def test_send_test_delivers_the_draft_to_me_and_saves_nothing(client, login_as, store):
+    from webapp.channels.models import SandboxMessage
+
+    user = login_as("marketer")
+    response = client.post("/templates/order.ready/email/test", data={
+        "csrf_token": client.csrf, "locale": "en", "subject": "Draft {{ order.number }}",
+        "body": "<p>Draft body for {{ customer.first_name }}</p>"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"Test to {user.email}: Accepted by" in page
+    assert "Draft {{ order.number }}" in page  # the draft is still on the page
+    [sent] = db.session.scalars(select(SandboxMessage)).all()
+    assert sent.recipient == user.email and sent.subject == "Draft #1042" and "Draft body for Ana" in sent.body
+    assert db.session.query(MessageTemplate).count() == 0
+    assert "template.test_sent" in set(db.session.scalars(select(AuditEntry.action)))

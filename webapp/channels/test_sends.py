@@ -27,7 +27,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
-from webapp.channels.providers.registry import build_provider, decrypted_secrets
+from webapp.channels.providers.registry import build_provider, decrypted_secrets, provider_chain
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,27 @@ def send_test_message(store_id: int, config_id: int, address: str, user_id: int 
     record(store_id, user_id, "provider.test_sent", f"{label} for {row.channel}",
            new={"to": recipient or "(the provider's own destination)", "outcome": outcome.kind,
                 "result": outcome.message})
+    db.session.commit()
+    return outcome
+
+
+def send_rendered_test(store_id: int, channel: str, address: str, subject: str | None, body: str,
+                       user_id: int | None = None, what: str = "a template", timeout: float = TEST_TIMEOUT_SECONDS,
+                       context: Callable[[], AbstractContextManager] = contextlib.nullcontext,
+                       public_base_url: str = "") -> TestOutcome:
+    """Send an already rendered message (a template draft) to `address` through the channel's first
+    provider, as the store's next message would go, and audit it. Raises TestAddressError."""
+    recipient = normalize_test_address(channel, address)
+    code, provider = provider_chain(store_id, channel, public_base_url)[0]
+    label = provider_label(code)
+    message = OutboundMessage(0, store_id, channel, recipient, subject, body, f"test-{uuid.uuid4().hex}")
+    db.session.commit()
+    if isinstance(provider, Exception):
+        outcome = TestOutcome(False, "settings", f"{label} is not usable: {str(provider)[:300]}.")
+    else:
+        outcome = _send_bounded(context, provider, message, label, {}, timeout)
+    record(store_id, user_id, "template.test_sent", what, new={"to": recipient, "through": label,
+                                                               "outcome": outcome.kind})
     db.session.commit()
     return outcome
 

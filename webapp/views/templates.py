@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import difflib
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.accounts.permissions import EDIT_TEMPLATES
 from webapp.channels.registry import get_channel
 from webapp.channels.sms_segments import sms_size
+from webapp.channels.test_sends import send_rendered_test
 from webapp.extensions import db
 from webapp.notifications.plan_requests import plan_request
 from webapp.notifications.planner import template_context
@@ -150,6 +151,28 @@ def save(type_key: str, channel: str):
     flash(f"Saved version {row.version} of {catalog.get(key.message_type).name} · {get_channel(key.channel).label}"
           f" · {locale_name(key.locale)}. The next message uses it.", "success")
     return redirect(url_for("templates.edit", type_key=type_key, channel=channel, locale=key.locale))
+
+
+@bp.post("/<type_key>/<channel>/test")
+@require(EDIT_TEMPLATES)
+def send_test(type_key: str, channel: str):
+    """The draft on the page, rendered with sample data, sent to the signed-in person's own email
+    through the store's email provider. Nothing is saved; the draft stays on the page."""
+    key = _key(type_key, channel, request.form.get("locale"))
+    fields = _submitted(key)
+    found = _preview(key, fields, request.form.get("order_id", type=int))
+    if found["problems"] or found.get("error") or key.channel != "email":
+        why = "only email templates can be sent to you as a test" if key.channel != "email" else \
+            "fix the problems shown first"
+        flash(f"Test not sent: {why}.", "error")
+        return _editor(key, fields, found["problems"], 400)
+    app_context = current_app._get_current_object().app_context
+    outcome = send_rendered_test(current_user.store_id, "email", current_user.email, found["rendered"].subject,
+                                 found["rendered"].body, current_user.id,
+                                 f"{key.message_type} · email · {key.locale}", context=app_context,
+                                 public_base_url=runtime_settings().public_base_url)
+    flash(f"Test to {current_user.email}: {outcome.message}", "success" if outcome.ok else "error")
+    return _editor(key, fields)
 
 
 @bp.post("/<type_key>/<channel>/reset")

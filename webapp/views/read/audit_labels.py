@@ -19,6 +19,10 @@ ACTION_LABELS = {
     "provider.removed": "Provider removed",
     "provider.test_sent": "Test message sent",
     "team.member_added": "Team member added",
+    "template.saved": "Template saved",
+    "template.restored": "Template version restored",
+    "template.reset": "Template reset to the default",
+    "template.test_sent": "Template test sent",
     "team.role_changed": "Team member's role changed",
     "team.member_removed": "Team member removed",
 }
