@@ -205,3 +205,11 @@ def test_send_test_delivers_the_draft_to_me_and_saves_nothing(client, login_as, 
     assert sent.recipient == user.email and sent.subject == "Draft #1042" and "Draft body for Ana" in sent.body
     assert db.session.query(MessageTemplate).count() == 0
     assert "template.test_sent" in set(db.session.scalars(select(AuditEntry.action)))
+
+
+def test_history_says_who_changed_it(client, login_as, store, api):
+    user = login_as("marketer")
+    save(client, SMS, "en", body="{{ store.name }} by hand {{ order.number }}")
+    api("PUT", "/api/v1/templates/order.cancelled/sms/en", {"body": "{{ store.name }} by API {{ order.number }}"})
+    page = client.get(SMS + "?locale=en").get_data(as_text=True)
+    assert f"<td>{user.email}</td>" in page and "<td>the API</td>" in page

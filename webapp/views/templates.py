@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.accounts.models import User
 from webapp.accounts.permissions import EDIT_TEMPLATES
 from webapp.channels.registry import get_channel
 from webapp.channels.sms_segments import sms_size
@@ -77,6 +78,7 @@ def _editor(key: TemplateKey, fields: dict | None = None, problems=(), status: i
         mine_locales={loc for (t, c, loc) in store_templates.overrides_for(store.id)
                       if (t, c) == (key.message_type, key.channel)},
         history=store_templates.history(store.id, key), diffs=_diffs(store_templates.history(store.id, key)),
+        authors=dict(db.session.execute(select(User.id, User.email).where(User.store_id == store.id)).all()),
         orders=orders, locale_name=locale_name,
         direction=defaults.direction(key.locale), preview=_preview(key, shown, None),
     ), status
