@@ -213,3 +213,33 @@ def test_history_says_who_changed_it(client, login_as, store, api):
     api("PUT", "/api/v1/templates/order.cancelled/sms/en", {"body": "{{ store.name }} by API {{ order.number }}"})
     page = client.get(SMS + "?locale=en").get_data(as_text=True)
     assert f"<td>{user.email}</td>" in page and "<td>the API</td>" in page
+
+
+def test_branding_is_saved_validated_and_used_by_the_next_email(client, login_as, store):
+    login_as("marketer")
+    bad = client.post("/templates/branding", data={"csrf_token": client.csrf, "accent": "red"}, follow_redirects=True)
+    assert "Branding not saved: The accent colour is a hex colour" in bad.get_data(as_text=True)
+    ok = client.post("/templates/branding", data={"csrf_token": client.csrf, "accent": "#c2410c",
+                                                  "logo_url": "https://cdn.example.com/logo.png",
+                                                  "address": "1 Main St, Lisbon"}, follow_redirects=True)
+    assert "Branding saved" in ok.get_data(as_text=True)
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", channels=("email",))
+    post_shopify(client, store, "orders/cancelled", shopify_order(), "brand-1")
+    [email] = db.session.scalars(select(Notification)).all()
+    assert "#c2410c" in email.body and 'src="https://cdn.example.com/logo.png"' in email.body
+    assert "1 Main St, Lisbon" in email.body
+
+
+def test_marketing_email_carries_an_unsubscribe_link_in_the_customers_language():
+    from webapp.templating import catalog, defaults
+    from webapp.templating.context import build_context
+    from webapp.templating.layout import Branding
+    from webapp.templating.message import render_message
+
+    message_type = catalog.get("campaign.message")
+    context = build_context(message_type, catalog.sample_context(message_type), locale="de")
+    email = render_message("email", defaults.default_template("campaign.message", "email", "de"), context,
+                           branding=Branding("Acme"), lang="de", marketing=True,
+                           unsubscribe_label=defaults.unsubscribe_label("de"))
+    assert ">Von diesen E-Mails abmelden</a>" in email.body and "https://notify.example.com/u/abc123" in email.body

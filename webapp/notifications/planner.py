@@ -14,7 +14,7 @@ from webapp.dispatch.planned import PlannedMessage
 from webapp.notifications.rules import RuleKey, RuleState, matching_rule
 from webapp.templating import catalog
 from webapp.templating.context import build_context
-from webapp.templating.defaults import direction
+from webapp.templating.defaults import direction, unsubscribe_label
 from webapp.templating.layout import Branding
 from webapp.templating.message import render_message
 from webapp.templating.render import TemplateRenderError
@@ -112,7 +112,8 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
                                     request.templates)
         rendered = render_message(channel, template.fields, template_context(request, template.locale),
                                   branding=request.store.branding, lang=template.locale,
-                                  direction=direction(template.locale), marketing=priority == MARKETING)
+                                  direction=direction(template.locale), marketing=priority == MARKETING,
+                                  unsubscribe_label=unsubscribe_label(template.locale))
     except (TemplateMissing, TemplateRenderError, KeyError) as error:
         return outcome(FAILED, f"template error: {error}")
     return PlannedMessage(channel, msg_type, priority, template.locale, address, rendered.subject or None,

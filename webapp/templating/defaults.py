@@ -107,5 +107,13 @@ def _lines_table(lines: str, total: str, common: dict) -> str:
             + '</td><td class="num">{{ ' + total + " | money }}</td></tr>{% endif %}</table>{% endif %}")
 
 
+def unsubscribe_label(locale: str) -> str:
+    """The footer's unsubscribe link text in `locale` (its base language, else English)."""
+    for code in (locale, locale.split("-")[0], FALLBACK_LOCALE):
+        if code in locales():
+            return phrases(code)["common"]["unsubscribe"]
+    return "Unsubscribe"
+
+
 def direction(locale: str) -> str:
     return "rtl" if locale.split("-")[0] in RTL_LOCALES else "ltr"

@@ -67,13 +67,13 @@ tr.total td { font-weight: 600; border-bottom: 0; }
 
 
 def email_source(body_source: str, branding: Branding, *, lang: str = "en", direction: str = "ltr",
-                 marketing: bool = False) -> str:
+                 marketing: bool = False, unsubscribe_label: str = "Unsubscribe") -> str:
     """The whole email as one Jinja source: the layout around `body_source`, CSS inlined."""
-    return _inlined(body_source, branding, lang, direction, marketing)
+    return _inlined(body_source, branding, lang, direction, marketing and unsubscribe_label)
 
 
 @lru_cache(maxsize=1024)
-def _inlined(body_source: str, branding: Branding, lang: str, direction: str, marketing: bool) -> str:
+def _inlined(body_source: str, branding: Branding, lang: str, direction: str, marketing: str | bool) -> str:
     tags: list[str] = []
 
     def set_aside(match: re.Match) -> str:
@@ -87,12 +87,13 @@ def _inlined(body_source: str, branding: Branding, lang: str, direction: str, ma
     return PLACEHOLDER.sub(lambda m: tags[int(m.group(1) or m.group(2))], document)
 
 
-def _layout(content: str, branding: Branding, lang: str, direction: str, marketing: bool) -> str:
+def _layout(content: str, branding: Branding, lang: str, direction: str, marketing: str | bool) -> str:
     name = escape(branding.store_name)
     logo = (f'<p class="logo"><img src="{escape(branding.logo_url)}" alt="{name}" height="40"></p>'
             if branding.logo_url else f'<p class="logo"><strong>{name}</strong></p>')
     address = f" · {escape(branding.address)}" if branding.address else ""
-    unsubscribe = ('{% if unsubscribe_url %}<br><a href="{{ unsubscribe_url }}">Unsubscribe</a>{% endif %}'
+    label = escape(marketing if isinstance(marketing, str) else "Unsubscribe")
+    unsubscribe = (f'{{% if unsubscribe_url %}}<br><a href="{{{{ unsubscribe_url }}}}">{label}</a>{{% endif %}}'
                    if marketing else "")
     style = STYLE.replace("ACCENT", branding.colour)
     return (f'<!doctype html><html lang="{escape(lang)}" dir="{direction}"><head><meta charset="utf-8">'

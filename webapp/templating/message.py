@@ -19,7 +19,8 @@ class RenderedMessage:
 
 
 def render_message(channel: str, fields: Mapping[str, str], context: dict, *, branding: Branding,
-                   lang: str = "en", direction: str = "ltr", marketing: bool = False) -> RenderedMessage:
+                   lang: str = "en", direction: str = "ltr", marketing: bool = False,
+                   unsubscribe_label: str = "Unsubscribe") -> RenderedMessage:
     def text(name: str) -> str:
         return render(fields.get(name) or "", context, channel=channel) if fields.get(name) else ""
 
@@ -27,7 +28,7 @@ def render_message(channel: str, fields: Mapping[str, str], context: dict, *, br
         subject = " ".join(text("subject").split())  # one line: a line break would end the header
         preheader = " ".join(text("preheader").split())
         source = email_source(fields.get("body") or "", branding, lang=lang, direction=direction,
-                              marketing=marketing)
+                              marketing=marketing, unsubscribe_label=unsubscribe_label)
         body = render(source, context | {SUBJECT_KEY: subject, PREHEADER_KEY: preheader}, html=True,
                       channel="email")
         return RenderedMessage(subject, body, preheader, text("text") or None)

@@ -21,6 +21,7 @@ from webapp.notifications.plan_requests import plan_request
 from webapp.notifications.planner import template_context
 from webapp.orders.models import Order
 from webapp.templating import catalog, defaults, store_templates
+from webapp.templating.branding import BrandingError, set_branding
 from webapp.templating.render import TemplateRenderError
 from webapp.templating.resolve import STORE, ResolvedTemplate, locale_name, resolve_template
 from webapp.templating.store_templates import TemplateInvalid, TemplateKey
@@ -153,6 +154,21 @@ def save(type_key: str, channel: str):
     flash(f"Saved version {row.version} of {catalog.get(key.message_type).name} · {get_channel(key.channel).label}"
           f" · {locale_name(key.locale)}. The next message uses it.", "success")
     return redirect(url_for("templates.edit", type_key=type_key, channel=channel, locale=key.locale))
+
+
+@bp.post("/branding")
+@require(EDIT_TEMPLATES)
+def save_branding():
+    store = current_user.store
+    try:
+        set_branding(store, request.form.get("accent", ""), request.form.get("logo_url", ""),
+                     request.form.get("address", ""), current_user.id)
+    except BrandingError as problem:
+        db.session.rollback()
+        flash(f"Branding not saved: {problem}", "error")
+        return redirect(url_for("templates.index"))
+    flash("Branding saved: every email from now on uses it.", "success")
+    return redirect(url_for("templates.index"))
 
 
 @bp.post("/<type_key>/<channel>/test")

@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "provider.test_sent": "Test message sent",
     "team.member_added": "Team member added",
     "template.saved": "Template saved",
+    "branding.updated": "Email branding changed",
     "template.restored": "Template version restored",
     "template.reset": "Template reset to the default",
     "template.test_sent": "Template test sent",

@@ -6,7 +6,7 @@ from webapp.accounts.models import Store
 from webapp.notifications.plan_requests import store_info
 from webapp.templating import catalog
 from webapp.templating.context import build_context
-from webapp.templating.defaults import direction
+from webapp.templating.defaults import direction, unsubscribe_label
 from webapp.templating.message import RenderedMessage, render_message
 from webapp.templating.store_templates import TemplateKey
 
@@ -22,4 +22,5 @@ def preview_message(store: Store, message_type: catalog.MessageType, key: Templa
                                 timezone=store.timezone)
     return render_message(key.channel, {k: v for k, v in fields.items() if v}, context, branding=info.branding,
                           lang=key.locale, direction=direction(key.locale),
-                          marketing=message_type.priority == catalog.MARKETING)
+                          marketing=message_type.priority == catalog.MARKETING,
+                          unsubscribe_label=unsubscribe_label(key.locale))
