@@ -9,6 +9,7 @@ import json
 import socket
 import ssl
 from base64 import b64encode
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 import pytest
@@ -526,3 +527,22 @@ def test_smtp_rejects_bad_settings_and_addresses():
     assert (provider.port, provider.security, provider.verify_tls) == (587, "starttls", True)
     with pytest.raises(PermanentProviderError):
         provider.send(message("ada@example.com\r\nBcc: eve@example.com"))
+
+
+# --- the plain-text part --------------------------------------------------------------------------
+
+TEXT = "Order #1001 was cancelled.\n\nView your order (https://shop.example.com/orders/1001)\n"
+
+
+def with_text() -> OutboundMessage:
+    return replace(message(), text=TEXT)
+
+
+def test_every_email_provider_sends_the_plain_text_part_beside_the_html(ses, mailgun, sendgrid):
+    ses_provider(ses.url).send(with_text())
+    assert ses.requests[-1].json()["Content"]["Simple"]["Body"]["Text"] == {"Data": TEXT, "Charset": "UTF-8"}
+    mailgun_provider(mailgun.url).send(with_text())
+    assert parse_qs(mailgun.requests[-1].body.decode())["text"] == [TEXT]
+    sendgrid_provider(sendgrid.url).send(with_text())
+    assert sendgrid.server.requests[-1].json()["content"] == [{"type": "text/plain", "value": TEXT},
+                                                               {"type": "text/html", "value": BODY}]

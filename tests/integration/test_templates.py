@@ -243,3 +243,17 @@ def test_marketing_email_carries_an_unsubscribe_link_in_the_customers_language()
                            branding=Branding("Acme"), lang="de", marketing=True,
                            unsubscribe_label=defaults.unsubscribe_label("de"))
     assert ">Von diesen E-Mails abmelden</a>" in email.body and "https://notify.example.com/u/abc123" in email.body
+
+
+def test_an_email_keeps_its_plain_text_part_written_or_generated(client, login_as, store):
+    login_as("owner")
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", channels=("email",))
+    post_shopify(client, store, "orders/cancelled", shopify_order(), "text-1")
+    save(client, "/templates/order.cancelled/email", "en", subject="Cancelled {{ order.number }}",
+         body="<p>Gone</p>", text="Plain: {{ order.number }} is cancelled")
+    post_shopify(client, store, "orders/cancelled", shopify_order(id=9001, name="#9001"), "text-2")
+    generated, written = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert "Your order was cancelled." in generated.body_text and "<" not in generated.body_text
+    assert "Your order #1001 was cancelled" not in generated.body_text.split("\n")[0]  # no hidden preheader
+    assert written.body_text == "Plain: #9001 is cancelled"

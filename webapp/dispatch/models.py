@@ -64,6 +64,7 @@ class Notification(db.Model):
     recipient: Mapped[str] = mapped_column(String(254), default="")
     subject: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str | None] = mapped_column(Text)  # an email's plain-text part
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(String(500))  # why it was sent: the rule, or staff's reason

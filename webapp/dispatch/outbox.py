@@ -25,7 +25,8 @@ def add_planned(*, store_id: int, source: str, planned: list[PlannedMessage], ke
             store_id=store_id, order_id=order_id, customer_id=customer_id, status_change=status_change,
             source=source, message_type=message.message_type, channel=message.channel,
             priority=message.priority, locale=message.locale, recipient=message.recipient,
-            subject=message.subject, body=message.body, status=message.status, error=message.error,
+            subject=message.subject, body=message.body, body_text=message.text, status=message.status,
+            error=message.error,
             reason=reason, idempotency_key=idempotency_key(key_base, message.channel, message.recipient),
             created_at=now, finished_at=None if message.status == PENDING else now,
         )

@@ -22,3 +22,4 @@ class PlannedMessage:
     status: str = PENDING
     error: str | None = None
     template: str | None = None  # which template layer and locale it was rendered from, in words
+    text: str | None = None  # an email's plain-text part

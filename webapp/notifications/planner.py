@@ -117,7 +117,7 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
     except (TemplateMissing, TemplateRenderError, KeyError) as error:
         return outcome(FAILED, f"template error: {error}")
     return PlannedMessage(channel, msg_type, priority, template.locale, address, rendered.subject or None,
-                          rendered.body, template=template.describe())
+                          rendered.body, template=template.describe(), text=rendered.text)
 
 
 def template_context(request: PlanRequest, locale: str) -> dict:

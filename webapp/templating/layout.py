@@ -100,6 +100,7 @@ def _layout(content: str, branding: Branding, lang: str, direction: str, marketi
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             '<meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark">'
             f"<title>{{{{ {SUBJECT_KEY} }}}}</title><style>{style}</style></head><body>"
-            f'<div style="display:none;max-height:0;overflow:hidden">{{{{ {PREHEADER_KEY} }}}}</div>'
+            '<div data-plain-text="skip" style="display:none;max-height:0;overflow:hidden">'
+            f'{{{{ {PREHEADER_KEY} }}}}</div>'
             f'<div class="wrap"><div class="card">{logo}{content}</div>'
             f'<div class="footer">{name}{address}{unsubscribe}</div></div></body></html>')

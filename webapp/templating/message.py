@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from webapp.templating.layout import PREHEADER_KEY, SUBJECT_KEY, Branding, email_source
+from webapp.templating.plain_text import html_to_text
 from webapp.templating.render import render
 
 
@@ -14,7 +15,7 @@ class RenderedMessage:
     subject: str | None  # the email's subject; push and in-app: the title
     body: str  # email: the whole HTML document; other channels: the text
     preheader: str | None = None
-    text: str | None = None  # an email's plain-text part, when the template writes one
+    text: str | None = None  # an email's plain-text part: the template's, else generated from the HTML
     link: str | None = None  # push and in-app
 
 
@@ -31,7 +32,7 @@ def render_message(channel: str, fields: Mapping[str, str], context: dict, *, br
                               marketing=marketing, unsubscribe_label=unsubscribe_label)
         body = render(source, context | {SUBJECT_KEY: subject, PREHEADER_KEY: preheader}, html=True,
                       channel="email")
-        return RenderedMessage(subject, body, preheader, text("text") or None)
+        return RenderedMessage(subject, body, preheader, text("text") or html_to_text(body))
     if channel in ("push", "in_app"):
         return RenderedMessage(" ".join(text("title").split()), text("body"), link=text("link") or None)
     return RenderedMessage(None, text("body"))

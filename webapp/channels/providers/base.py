@@ -21,6 +21,7 @@ class OutboundMessage:
     subject: str | None
     body: str
     idempotency_key: str
+    text: str | None = None  # email: the plain-text part (providers send it beside the HTML)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class SendGridProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         mail = Mail(from_email=self.from_email, to_emails=message.recipient, subject=message.subject or "",
-                    html_content=message.body)
+                    plain_text_content=message.text, html_content=message.body)
         # Comes back on every Event Webhook event, so callbacks find the notification.
         mail.add_custom_arg(CustomArg("notification_id", str(message.notification_id)))
         return self._send(mail)
@@ -64,7 +64,8 @@ class SendGridProvider:
 
     def _send_group(self, group: list[OutboundMessage]) -> SendResult:
         first = group[0]
-        mail = Mail(from_email=self.from_email, subject=first.subject or "", html_content=first.body)
+        mail = Mail(from_email=self.from_email, subject=first.subject or "", plain_text_content=first.text,
+                    html_content=first.body)
         for position, message in enumerate(group):
             personalization = Personalization()
             personalization.add_to(Email(message.recipient))

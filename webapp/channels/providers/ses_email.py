@@ -102,7 +102,8 @@ class SesProvider:
             "Destination": {"ToAddresses": [message.recipient]},
             "Content": {"Simple": {
                 "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
-                "Body": {"Html": {"Data": message.body, "Charset": "UTF-8"}},
+                "Body": {"Html": {"Data": message.body, "Charset": "UTF-8"},
+                         **({"Text": {"Data": message.text, "Charset": "UTF-8"}} if message.text else {})},
             }},
             "EmailTags": [{"Name": "notification_id", "Value": str(message.notification_id)}],
         }

@@ -23,15 +23,12 @@ reject this message; 4xx answers, timeouts and connection failures are transient
 """
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from functools import lru_cache
-from html import unescape
-from html.parser import HTMLParser
 
 from webapp.channels import egress
 from webapp.channels.providers.base import (
@@ -44,6 +41,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.templating.plain_text import html_to_text
 
 SPEC = ProviderSpec("smtp", "SMTP server", ("email",), (
     ConfigField("host", "SMTP host", connects_to="host"),
@@ -116,7 +114,7 @@ class SmtpProvider:
             mail["X-NotifyHub-Notification"] = str(message.notification_id)
         except (ValueError, IndexError):  # a header with a line break, or an unparsable address
             raise PermanentProviderError(f"{LABEL}: the recipient or subject cannot be put in a header") from None
-        mail.set_content(html_to_text(message.body))
+        mail.set_content(message.text or html_to_text(message.body))
         mail.add_alternative(message.body, subtype="html")
         return mail
 
@@ -185,40 +183,3 @@ def _text(value) -> str:
 def _by_code(code: int, why: str) -> ProviderError:
     return PermanentProviderError(why) if 500 <= code < 600 else TransientProviderError(why)
 
-
-class _TextExtractor(HTMLParser):
-    BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "head"):
-            self.skip += 1
-        elif tag in self.BREAKS:
-            self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("- ")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "head"):
-            self.skip = max(0, self.skip - 1)
-        elif tag in self.BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """A readable plain-text rendering of an HTML body (tags dropped, blocks on their own lines)."""
-    if "<" not in html:
-        return unescape(html)
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
