@@ -114,8 +114,10 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
                                   branding=request.store.branding, lang=template.locale,
                                   direction=direction(template.locale), marketing=priority == MARKETING,
                                   unsubscribe_label=unsubscribe_label(template.locale))
-    except (TemplateMissing, TemplateRenderError, KeyError) as error:
+    except (TemplateMissing, TemplateRenderError) as error:
         return outcome(FAILED, f"template error: {error}")
+    except Exception as error:  # noqa: BLE001 - one bad template fails its own message, never the event
+        return outcome(FAILED, f"template error: {type(error).__name__}: {str(error)[:200]}")
     return PlannedMessage(channel, msg_type, priority, template.locale, address, rendered.subject or None,
                           rendered.body, template=template.describe(), text=rendered.text)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from webapp.templating.catalog import MessageType
-from webapp.templating.render import CURRENCY_KEY, LOCALE_KEY, TIMEZONE_KEY
+from webapp.templating.render import CURRENCY_KEY, LOCALE_KEY, TIMEZONE_KEY, DataList
 
 
 def build_context(message_type: MessageType, data: Mapping, *, locale: str = "en", currency: str = "USD",
@@ -22,8 +22,11 @@ def build_context(message_type: MessageType, data: Mapping, *, locale: str = "en
         value = source.get(leaf) if isinstance(source, Mapping) else None
         node[leaf] = _shaped(value, variable.sample)
     customer = context.get("customer")
-    if isinstance(customer, dict) and not customer.get("first_name") and customer.get("name"):
-        customer["first_name"] = str(customer["name"]).split()[0]
+    if isinstance(customer, dict):
+        name = " ".join(str(customer.get("name") or "").split())
+        customer["name"] = name or None  # a name of only spaces is no name
+        if not customer.get("first_name") and name:
+            customer["first_name"] = name.split()[0]
     context.update({LOCALE_KEY: locale, CURRENCY_KEY: currency, TIMEZONE_KEY: timezone})
     return context
 
@@ -33,8 +36,8 @@ def _shaped(value, sample):
     if isinstance(sample, list):
         items = value if isinstance(value, list | tuple) else []
         fields = sample[0].keys() if sample and isinstance(sample[0], dict) else ()
-        return [{key: item.get(key) for key in fields} | dict(item) if isinstance(item, Mapping) else item
-                for item in items]
+        return DataList({key: item.get(key) for key in fields} | dict(item) if isinstance(item, Mapping) else item
+                        for item in items)
     if isinstance(value, Mapping | list | tuple) and not isinstance(sample, Mapping | list):
         return None  # a structure where the catalog promises a plain value is not rendered
     return value

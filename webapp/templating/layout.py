@@ -10,6 +10,7 @@ A message then costs one render of an already inlined template.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -19,8 +20,10 @@ import css_inline
 DEFAULT_ACCENT = "#2f54eb"
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 JINJA_TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.DOTALL)
-PLACEHOLDER = re.compile(r"<!--nh(\d+)-->|nhjinja(\d+)x")
 SUBJECT_KEY, PREHEADER_KEY = "_subject", "_preheader"
+# The store's name, address and logo reach the layout as values, never as template text: a store
+# named "{{ 7*7 }}" is shown as written.
+NAME_KEY, ADDRESS_KEY, LOGO_KEY = "_brand_name", "_brand_address", "_brand_logo"
 _INLINER = css_inline.CSSInliner(keep_style_tags=True)  # the <style> stays too, for media queries
 
 
@@ -66,32 +69,41 @@ tr.total td { font-weight: 600; border-bottom: 0; }
 """
 
 
+def branding_values(branding: Branding) -> dict:
+    """The context values the layout shows (rendered, so escaped, never run as template code)."""
+    return {NAME_KEY: branding.store_name, ADDRESS_KEY: branding.address or "", LOGO_KEY: branding.logo_url or ""}
+
+
 def email_source(body_source: str, branding: Branding, *, lang: str = "en", direction: str = "ltr",
                  marketing: bool = False, unsubscribe_label: str = "Unsubscribe") -> str:
     """The whole email as one Jinja source: the layout around `body_source`, CSS inlined."""
-    return _inlined(body_source, branding, lang, direction, marketing and unsubscribe_label)
+    shape = Branding("", branding.colour, "x" if branding.logo_url else None, "x" if branding.address else None)
+    return _inlined(body_source, shape, lang, direction, marketing and unsubscribe_label)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=512)
 def _inlined(body_source: str, branding: Branding, lang: str, direction: str, marketing: str | bool) -> str:
     tags: list[str] = []
+    # A marker no template can contain by chance (and a literal one in the text stays text).
+    marker = secrets.token_hex(8)
 
     def set_aside(match: re.Match) -> str:
         tags.append(match.group(0))
         number = len(tags) - 1
         # Statements become comments (kept in place even between table rows); output becomes a word.
-        return f"<!--nh{number}-->" if match.group(0).startswith(("{%", "{#")) else f"nhjinja{number}x"
+        return f"<!--nh{marker}:{number}-->" if match.group(0).startswith(("{%", "{#")) else f"nh{marker}x{number}x"
 
     protected = JINJA_TAG.sub(set_aside, body_source)
     document = _INLINER.inline(_layout(protected, branding, lang, direction, marketing))
-    return PLACEHOLDER.sub(lambda m: tags[int(m.group(1) or m.group(2))], document)
+    placeholder = re.compile(rf"<!--nh{marker}:(\d+)-->|nh{marker}x(\d+)x")
+    return placeholder.sub(lambda m: tags[int(m.group(1) or m.group(2))], document)
 
 
 def _layout(content: str, branding: Branding, lang: str, direction: str, marketing: str | bool) -> str:
-    name = escape(branding.store_name)
-    logo = (f'<p class="logo"><img src="{escape(branding.logo_url)}" alt="{name}" height="40"></p>'
+    name = f"{{{{ {NAME_KEY} }}}}"
+    logo = (f'<p class="logo"><img src="{{{{ {LOGO_KEY} }}}}" alt="{name}" height="40"></p>'
             if branding.logo_url else f'<p class="logo"><strong>{name}</strong></p>')
-    address = f" · {escape(branding.address)}" if branding.address else ""
+    address = f" · {{{{ {ADDRESS_KEY} }}}}" if branding.address else ""
     label = escape(marketing if isinstance(marketing, str) else "Unsubscribe")
     unsubscribe = (f'{{% if unsubscribe_url %}}<br><a href="{{{{ unsubscribe_url }}}}">{label}</a>{{% endif %}}'
                    if marketing else "")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from webapp.templating.layout import PREHEADER_KEY, SUBJECT_KEY, Branding, email_source
-from webapp.templating.plain_text import html_to_text
+from webapp.templating.layout import PREHEADER_KEY, SUBJECT_KEY, Branding, branding_values, email_source
+from webapp.templating.plain_text import text_template
 from webapp.templating.render import render
 
 
@@ -30,9 +30,10 @@ def render_message(channel: str, fields: Mapping[str, str], context: dict, *, br
         preheader = " ".join(text("preheader").split())
         source = email_source(fields.get("body") or "", branding, lang=lang, direction=direction,
                               marketing=marketing, unsubscribe_label=unsubscribe_label)
-        body = render(source, context | {SUBJECT_KEY: subject, PREHEADER_KEY: preheader}, html=True,
-                      channel="email")
-        return RenderedMessage(subject, body, preheader, text("text") or html_to_text(body))
+        body = render(source, context | branding_values(branding) | {SUBJECT_KEY: subject, PREHEADER_KEY: preheader},
+                      html=True, channel="email")
+        plain = text("text") or render(text_template(fields.get("body") or ""), context, channel="email")
+        return RenderedMessage(subject, body, preheader, plain)
     if channel in ("push", "in_app"):
         return RenderedMessage(" ".join(text("title").split()), text("body"), link=text("link") or None)
     return RenderedMessage(None, text("body"))

@@ -38,7 +38,8 @@ MAX_NUMBER = 10**12
 OUTPUT_LIMITS = {"email": 256 * 1024, "sms": 2_000, "whatsapp": 4_096, "push": 2_000, "in_app": 8_000,
                  "ops": 8_000}
 RENDER_SECONDS = 0.25  # a render longer than this is stopped
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls and the bidi overrides (which could make an SMS read backwards).
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Context keys the filters read; templates may not name them (validation refuses "_" names).
 LOCALE_KEY, CURRENCY_KEY, TIMEZONE_KEY = "_locale", "_currency", "_timezone"
 
@@ -55,7 +56,22 @@ class TemplateTooLarge(TemplateRenderError):
     pass
 
 
-_budget = threading.local()  # range() items left in the render running on this thread
+_budget = threading.local()  # range() items left, and the deadline, of the render running on this thread
+MAX_ITERATIONS = 20_000  # loop steps over data one render may take
+
+
+class DataList(list):
+    """A list of template data (order lines, cart lines) whose iteration counts against the render's
+    allowance and deadline, so nested loops over data cannot run away."""
+
+    def __iter__(self):
+        for item in super().__iter__():
+            _budget.steps = getattr(_budget, "steps", MAX_ITERATIONS) - 1
+            if _budget.steps < 0:
+                raise SecurityError(f"the template's loops would run more than {MAX_ITERATIONS:,} times")
+            if time.perf_counter() > getattr(_budget, "deadline", float("inf")):
+                raise SecurityError("the template took too long to render")
+            yield item
 
 
 def _bounded_range(*args):
@@ -106,11 +122,14 @@ class MessageEnvironment(SandboxedEnvironment):
         if operator == "**":
             if isinstance(right, int | float) and abs(right) > 64:
                 raise SecurityError("exponents above 64 are not allowed")
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("string formatting with % is not available; put the values in the text")
         if operator == "*":
             count = right if isinstance(left, str | list | tuple) else left
             item = left if isinstance(left, str | list | tuple) else right
-            if _size(item) and isinstance(count, int) and _size(item) * max(count, 0) > MAX_STRING:
-                raise SecurityError(f"that would build a value longer than {MAX_STRING} characters")
+            limit = MAX_RANGE if isinstance(item, list | tuple) else MAX_STRING
+            if _size(item) and isinstance(count, int) and _size(item) * max(count, 0) > limit:
+                raise SecurityError(f"that would build a value longer than {limit} items")
         if operator == "+" and _size(left) + _size(right) > MAX_STRING:
             raise SecurityError(f"that would build a value longer than {MAX_STRING} characters")
         result = super().call_binop(context, operator, left, right)
@@ -144,7 +163,16 @@ def money(context, value, currency: str | None = None):
     if amount is None:
         return "" if value is None else str(value)
     code = (currency or context.get(CURRENCY_KEY) or "USD").upper()
-    return format_currency(amount, code, locale=_locale(context))
+    return _currency(amount, code, context.get(LOCALE_KEY) or "en")
+
+
+@lru_cache(maxsize=4096)
+def _currency(amount: float, code: str, locale: str) -> str:
+    # Babel takes ~25 µs per amount; a shop's messages repeat the same few amounts and locales.
+    try:
+        return format_currency(amount, code, locale=_parse_locale(locale))
+    except (ValueError, KeyError):  # an unknown currency code is shown as given
+        return f"{amount:.2f} {code}"
 
 
 @pass_context
@@ -220,7 +248,7 @@ def environment(autoescape: bool) -> MessageEnvironment:
     return env
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def compile_template(source: str, html: bool):
     """Compiled once per distinct source (the cache is keyed by the text itself, so an edited
     template is a new entry and an unchanged one is never compiled twice)."""
@@ -228,6 +256,8 @@ def compile_template(source: str, html: bool):
         return environment(html).from_string(source)
     except TemplateError as error:
         raise _error(error) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as error:  # absurdly nested sources
+        raise TemplateRenderError(f"the template is too deeply nested ({type(error).__name__})") from None
 
 
 def render(source: str, context: dict, *, html: bool = False, channel: str = "email",
@@ -238,7 +268,7 @@ def render(source: str, context: dict, *, html: bool = False, channel: str = "em
     cap = limit or OUTPUT_LIMITS.get(channel, 8_000)
     deadline = time.perf_counter() + seconds
     parts, size = [], 0
-    _budget.left = MAX_RANGE_TOTAL
+    _budget.left, _budget.steps, _budget.deadline = MAX_RANGE_TOTAL, MAX_ITERATIONS, deadline
     try:
         for chunk in template.generate(context):
             size += len(chunk)
@@ -253,9 +283,11 @@ def render(source: str, context: dict, *, html: bool = False, channel: str = "em
         raise TemplateRenderError(f"not allowed in a template: {error}") from None
     except TemplateError as error:
         raise _error(error) from None
-    except (OverflowError, RecursionError, MemoryError, ValueError, TypeError, ZeroDivisionError,
-            ArithmeticError) as error:
-        raise TemplateRenderError(f"the template could not be rendered: {type(error).__name__}: {error}") from None
+    except Exception as error:  # any failure of a merchant's template is that template's error, never a 500
+        raise TemplateRenderError(f"the template could not be rendered: {type(error).__name__}: "
+                                  f"{str(error)[:200]}") from None
+    finally:
+        _budget.deadline = float("inf")
     text = "".join(parts).strip()
     return text if html else CONTROL_CHARS.sub("", text)
 

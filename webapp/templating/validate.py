@@ -13,20 +13,23 @@ from dataclasses import dataclass
 from jinja2 import TemplateSyntaxError, nodes
 
 from webapp.templating import catalog
+from webapp.templating.context import build_context
 from webapp.templating.render import FILTERS, TemplateRenderError, environment, render
 
 MAX_LOOP_DEPTH = 2
+MAX_SOURCE = 64 * 1024  # characters of one field's template
 FORBIDDEN_NAMES = {"self", "config", "request", "session", "g", "url_for", "cycler", "joiner", "namespace",
                    "lipsum", "dict", "range_", "os", "sys"}
 ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Getitem,
                  nodes.Const, nodes.If, nodes.For, nodes.Filter, nodes.Test, nodes.Compare, nodes.Operand,
-                 nodes.And, nodes.Or, nodes.Not, nodes.Concat, nodes.Add, nodes.Sub, nodes.Mul, nodes.Div,
+                 nodes.And, nodes.Or, nodes.Not, nodes.Add, nodes.Sub, nodes.Mul, nodes.Div,
                  nodes.FloorDiv, nodes.Mod, nodes.Neg, nodes.Pos, nodes.CondExpr, nodes.Assign, nodes.Call,
                  nodes.Keyword, nodes.List, nodes.Tuple, nodes.Slice)
 CONSTRUCT_NAMES = {nodes.Macro: "macro", nodes.CallBlock: "call", nodes.Import: "import",
                    nodes.FromImport: "import", nodes.Include: "include", nodes.Extends: "extends",
                    nodes.Block: "block", nodes.FilterBlock: "filter block", nodes.With: "with",
-                   nodes.Pow: "** (powers)", nodes.Dict: "{…} (dict literals)", nodes.AssignBlock: "set block"}
+                   nodes.Pow: "** (powers)", nodes.Dict: "{…} (dict literals)", nodes.AssignBlock: "set block",
+                   nodes.Concat: "~ (joining values; write them one after the other instead)"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,16 @@ def validate(message_type: catalog.MessageType, channel: str, fields: dict[str, 
     for name in catalog.REQUIRED_FIELDS.get(channel, ("body",)):
         if not (fields.get(name) or "").strip():
             problems.append(Problem(name, f"{catalog.FIELD_LABELS.get(name, name)} cannot be empty."))
-    sample = catalog.sample_context(message_type) | {"_locale": locale, "_currency": "EUR", "_timezone": "UTC"}
+    sample = build_context(message_type, catalog.sample_context(message_type), locale=locale, currency="EUR")
     for name, source in fields.items():
         if name not in allowed:
             problems.append(Problem(name, f"{channel} templates have no field “{name}”."))
             continue
         if not source or name == "provider_template":
+            continue
+        if len(source) > MAX_SOURCE:
+            problems.append(Problem(name, f"{catalog.FIELD_LABELS.get(name, name)} is longer than {MAX_SOURCE:,} "
+                                          "characters."))
             continue
         html = channel == "email" and name == "body"
         found = _check_source(message_type, name, source, html)
@@ -69,8 +76,13 @@ def _check_source(message_type: catalog.MessageType, field: str, source: str, ht
         tree = environment(html).parse(source)
     except TemplateSyntaxError as error:
         return [Problem(field, f"Syntax error: {error.message}", error.lineno, _column(source, error.lineno))]
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        return [Problem(field, "The template is too deeply nested to be read.")]
     checker = _TreeCheck(message_type, field, source)
-    checker.visit(tree, depth=0, local_names=frozenset({"loop"}), loop_paths={})
+    try:
+        checker.visit(tree, depth=0, local_names=frozenset({"loop"}), loop_paths={})
+    except RecursionError:
+        return [Problem(field, "The template is too deeply nested to be read.")]
     return checker.problems
 
 
@@ -123,6 +135,8 @@ class _TreeCheck:
             return self._visit_for(node, depth, local_names, loop_paths)
         if isinstance(node, nodes.Assign):
             self.visit(node.node, depth, local_names, loop_paths)
+            if isinstance(node.target, nodes.Name):  # an alias of template data reads as that data
+                loop_paths[node.target.name] = self._path(node.node, loop_paths)
             return local_names | _names(node.target)
         if isinstance(node, nodes.Name):
             self._check_name(node, local_names)
@@ -148,7 +162,7 @@ class _TreeCheck:
         iterable = node.iter
         is_range = isinstance(iterable, nodes.Call) and isinstance(iterable.node, nodes.Name) \
             and iterable.node.name == "range"
-        if not (is_range or isinstance(iterable, nodes.Name | nodes.Getattr)):
+        if not (is_range or (isinstance(iterable, nodes.Name | nodes.Getattr) and self._path(iterable, loop_paths))):
             self.refuse(node, "A loop goes over a variable (such as order.lines) or range(…).")
             return local_names
         self.visit(iterable, depth, local_names, loop_paths)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from webapp.dispatch.planned import PENDING
 from webapp.notifications.planner import (
     FAILED,
@@ -82,3 +84,15 @@ def test_staff_note_is_included_and_staff_sends_are_critical():
     assert sms.body.endswith("Left at the back door.") and sms.priority == "critical"
     [sms] = plan_messages(["sms"], request(status="delivered"))
     assert sms.priority == "transactional"
+
+
+def test_a_template_failing_unexpectedly_fails_its_own_message_only():
+    overrides = {("order.cancelled", "email", "en"): {"subject": "S", "body": "{{ 1 | money(5) }}"}}
+    email, sms = plan_messages(["email", "sms"], replace(request(), templates=overrides))
+    assert email.status == "failed" and email.error.startswith("template error")
+    assert sms.status == "pending"
+
+
+def test_a_name_of_only_spaces_is_no_name():
+    [email] = plan_messages(["email"], request(recipient=Recipient(" ", "b@example.com", None, "en")))
+    assert email.status == "pending" and ">Hello,</p>" in email.body

@@ -121,3 +121,60 @@ def test_sms_longer_than_the_segment_limit_is_refused():
     [problem] = validate(MESSAGE_TYPE, "sms", {"body": long}, sms_segments=lambda text: len(text) // 153 + 1,
                          max_segments=3)
     assert "4 segments" in problem.message
+
+
+# --- what an independent review found, each now refused or handled -----------------------------
+
+REVIEW_PAYLOADS = [
+    "{% set a = 'x' * 20000 %}" + "{% set a = a ~ a %}" * 12 + "{{ a | length }}",
+    "{{ ('%0200000000d' % 1) | length }}",
+    "{% set l = [0] * 20000 %}{% for a in l %}{% for b in l %}{% set z = b %}{% endfor %}{% endfor %}ok",
+    "{{ " + "+".join(["1"] * 3000) + " }}",
+    "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}",
+    "{{ ('%(a)s' % order) }}",
+    "{% set c = customer %}{% if not c.name %}{{ c.nickname }}{% endif %}ok",
+]
+
+
+@pytest.mark.parametrize("payload", REVIEW_PAYLOADS)
+def test_review_payloads_are_refused_when_validated_quickly(payload):
+    started = time.perf_counter()
+    assert validate(MESSAGE_TYPE, "sms", {"body": payload})
+    assert time.perf_counter() - started < 2
+
+
+def test_an_unexpected_error_in_a_filter_is_a_template_error_not_a_crash():
+    with pytest.raises(TemplateRenderError):
+        render("{{ 1 | money(5) }}", context(), channel="sms")
+    assert validate(MESSAGE_TYPE, "sms", {"body": "{{ 1 | money(5) }}"})
+
+
+def test_loops_over_data_are_bounded_even_without_range():
+    from webapp.templating.render import DataList
+
+    lines = DataList([{"name": str(n)} for n in range(200)])
+    nested = "{% for a in lines %}{% for b in lines %}{% endfor %}{% endfor %}ok"
+    with pytest.raises(TemplateRenderError, match="more than 20,000 times"):
+        render(nested, {"lines": lines}, channel="sms")
+
+
+def test_c1_controls_and_bidi_overrides_are_dropped_from_text():
+    assert render("{{ x }}", {"x": "a\x85b\u202ec\u2066d"}, channel="sms") == "abcd"
+
+
+def test_a_literal_placeholder_word_in_an_email_stays_text():
+    from webapp.templating.layout import Branding
+    from webapp.templating.message import render_message
+
+    body = "<p>Use code nhjinja99x and <!--nh0--> {{ order.number }}</p>"
+    email = render_message("email", {"subject": "S", "body": body}, context(), branding=Branding("Acme"))
+    assert "Use code nhjinja99x" in email.body and "#1042" in email.body
+
+
+def test_the_stores_name_and_address_are_shown_never_run():
+    from webapp.templating.layout import Branding
+    from webapp.templating.message import render_message
+
+    branding = Branding("Tom {% Shop {{ 7*7 }}", address="{{ 7*7 }} Main St {{ order.number }}")
+    email = render_message("email", {"subject": "S", "body": "<p>x</p>"}, context(), branding=branding)
+    assert "Tom {% Shop {{ 7*7 }}" in email.body and "{{ 7*7 }} Main St {{ order.number }}" in email.body
