@@ -47,26 +47,26 @@ def add():
 @bp.post("/<int:user_id>/role")
 @require(MANAGE_SETTINGS)
 def set_role(user_id: int):
-    try:
-        user = change_role(current_user.store_id, user_id, request.form.get("role", ""), current_user)
-    except LookupError:
-        abort(404)
-    except TeamError as problem:
-        db.session.rollback()
-        return _page(str(problem), status=400)
-    flash(f"{user.email} is now {user.role}.", "success")
-    return redirect(url_for("team.index"))
+    return _change(lambda: change_role(current_user.store_id, user_id, request.form.get("role", ""), current_user),
+                   lambda user: f"{user.email} is now {user.role}.")
 
 
 @bp.post("/<int:user_id>/remove")
 @require(MANAGE_SETTINGS)
 def remove(user_id: int):
+    return _change(lambda: remove_member(current_user.store_id, user_id, current_user),
+                   lambda user: f"{user.email} was removed and signed out everywhere.")
+
+
+def _change(apply, success):
+    """Apply a change to one member: 404 for someone not in this store, the page with the reason
+    when it is not allowed, else back to the list saying what happened."""
     try:
-        user = remove_member(current_user.store_id, user_id, current_user)
+        user = apply()
     except LookupError:
         abort(404)
     except TeamError as problem:
         db.session.rollback()
         return _page(str(problem), status=400)
-    flash(f"{user.email} was removed and signed out everywhere.", "success")
+    flash(success(user), "success")
     return redirect(url_for("team.index"))
