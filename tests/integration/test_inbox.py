@@ -98,7 +98,7 @@ def test_feed_with_api_key_newest_first_with_unread_count(client, store, custome
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert [m["id"] for m in body["messages"]] == ids[::-1]
-    assert body["messages"][0] == {"id": ids[2], "title": "Title 2", "body": "Order #1 is on its way",
+    assert body["messages"][0] == {"id": ids[2], "title": "Title 2", "body": "Order #1 is on its way", "link": None,
                                    "created_at": body["messages"][0]["created_at"], "read": False}
     assert body["unread_count"] == 3 and body["next_before"] is None
     assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -3,6 +3,7 @@ APNs (a real HTTP/2 server), checking the exact requests, the answers' classific
 caching and FCM's concurrent batches."""
 import datetime
 import json
+from dataclasses import replace
 
 import jwt
 import pytest
@@ -405,3 +406,11 @@ def test_apns_settings_are_checked_and_choose_the_host():
     with pytest.raises(ProviderConfigError, match="P-256"):
         ApnsProvider(settings, {"private_key": rsa_pem})
 
+
+
+def test_the_messages_link_reaches_the_app_through_fcm_and_apns(fcm, apns):
+    link = "https://shop.example.com/orders/1001"
+    fcm_provider(fcm).send(replace(push(f"fcm:{FCM_TOKEN}"), link=link))
+    assert fcm.requests[-1].json()["message"]["data"] == {"notification_id": "41", "link": link}
+    apns_provider(apns).send(replace(push(f"apns:{fake_apns.DEVICE_TOKEN}"), link=link))
+    assert apns.requests[-1].json()["link"] == link

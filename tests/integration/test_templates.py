@@ -257,3 +257,28 @@ def test_an_email_keeps_its_plain_text_part_written_or_generated(client, login_a
     assert "Your order was cancelled." in generated.body_text and "<" not in generated.body_text
     assert "Your order #1001 was cancelled" not in generated.body_text.split("\n")[0]  # no hidden preheader
     assert written.body_text == "Plain: #9001 is cancelled"
+
+
+def test_push_and_in_app_messages_carry_the_templates_link(client, login_as, store):
+    from tests.factories import make_customer
+    from webapp.inbox.models import InboxMessage
+
+    login_as("owner")
+    save(client, "/templates/order.cancelled/in_app", "en", title="Cancelled {{ order.number }}",
+         body="Sorry", link="https://shop.example.com/o/{{ order.number | urlencode }}")
+    connect_sources(store)
+    set_rule(store, "shopify", "cancelled", channels=("in_app",))
+    make_customer(store, email="bob@example.com")
+    post_shopify(client, store, "orders/cancelled", shopify_order(email="bob@example.com"), "link-1")
+    run_worker()
+    [row] = db.session.scalars(select(Notification)).all()
+    assert row.link == "https://shop.example.com/o/%231001"
+    [message] = db.session.scalars(select(InboxMessage)).all()
+    assert message.link == row.link
+
+
+def test_a_link_that_is_not_a_web_or_app_address_is_dropped():
+    from webapp.notifications.planner import _safe_link
+
+    assert _safe_link("javascript:alert(1)") is None and _safe_link("data:text/html,x") is None
+    assert _safe_link("shop://orders/1") == "shop://orders/1" and _safe_link("https://x.test/a b") is None

@@ -246,7 +246,7 @@ def _wait_for_paused(row: m.Notification, paused: list[str], settings: RuntimeSe
 
 def _message(row: m.Notification) -> OutboundMessage:
     return OutboundMessage(row.id, row.store_id, row.channel, row.recipient, row.subject, row.body,
-                           row.idempotency_key, row.body_text)
+                           row.idempotency_key, row.body_text, row.link)
 
 
 def _attempt(row: m.Notification, code: str, provider, settings: RuntimeSettings) -> str:

@@ -65,6 +65,7 @@ class Notification(db.Model):
     subject: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str | None] = mapped_column(Text)  # an email's plain-text part
+    link: Mapped[str | None] = mapped_column(String(2000))  # push and in-app: where a tap leads
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(String(500))  # why it was sent: the rule, or staff's reason

@@ -23,3 +23,4 @@ class PlannedMessage:
     error: str | None = None
     template: str | None = None  # which template layer and locale it was rendered from, in words
     text: str | None = None  # an email's plain-text part
+    link: str | None = None  # push and in-app: where tapping the message leads

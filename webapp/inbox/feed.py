@@ -90,7 +90,7 @@ def feed_page(session: Session, store_id: int, customer_id: int, limit: int = DE
 
 
 def message_json(row: InboxMessage) -> dict:
-    return {"id": row.id, "title": row.title, "body": row.body, "created_at": _iso(row.created_at),
+    return {"id": row.id, "title": row.title, "body": row.body, "link": row.link, "created_at": _iso(row.created_at),
             "read": row.read_at is not None}
 
 

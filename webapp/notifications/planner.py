@@ -119,7 +119,18 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
     except Exception as error:  # noqa: BLE001 - one bad template fails its own message, never the event
         return outcome(FAILED, f"template error: {type(error).__name__}: {str(error)[:200]}")
     return PlannedMessage(channel, msg_type, priority, template.locale, address, rendered.subject or None,
-                          rendered.body, template=template.describe(), text=rendered.text)
+                          rendered.body, template=template.describe(), text=rendered.text,
+                          link=_safe_link(rendered.link))
+
+
+def _safe_link(link: str | None) -> str | None:
+    """A rendered link the customer's app may open: http(s) or an app's own scheme, one line, not
+    javascript: or data:; anything else is dropped rather than sent."""
+    link = (link or "").strip()
+    if not link or len(link) > 2000 or any(c.isspace() for c in link):
+        return None
+    scheme = link.split(":", 1)[0].lower() if ":" in link else ""
+    return None if scheme in ("", "javascript", "data", "vbscript", "file") else link
 
 
 def template_context(request: PlanRequest, locale: str) -> dict:

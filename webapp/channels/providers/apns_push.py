@@ -163,7 +163,8 @@ class ApnsProvider:
         alert = {"body": message.body or ""}
         if message.subject:
             alert = {"title": message.subject, **alert}
-        return {"aps": {"alert": alert, "sound": "default"}, "notification_id": str(message.notification_id)}
+        payload = {"aps": {"alert": alert, "sound": "default"}, "notification_id": str(message.notification_id)}
+        return payload | ({"link": message.link} if message.link else {})
 
     def send(self, message: OutboundMessage) -> SendResult:
         device = self.device_token(message)

@@ -22,6 +22,7 @@ class OutboundMessage:
     body: str
     idempotency_key: str
     text: str | None = None  # email: the plain-text part (providers send it beside the HTML)
+    link: str | None = None  # push and in-app: where tapping the message leads
 
 
 @dataclass(frozen=True)

@@ -246,8 +246,8 @@ class FcmProvider:
         notification = {"body": message.body or ""}
         if message.subject:
             notification = {"title": message.subject, **notification}
-        return {"message": {"token": token, "notification": notification,
-                            "data": {"notification_id": str(message.notification_id)}}}
+        data = {"notification_id": str(message.notification_id), **({"link": message.link} if message.link else {})}
+        return {"message": {"token": token, "notification": notification, "data": data}}
 
     def send(self, message: OutboundMessage) -> SendResult:
         token = self.device_token(message)

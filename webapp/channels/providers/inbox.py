@@ -45,7 +45,8 @@ class InboxProvider:
                 row = InboxMessage(store_id=message.store_id, customer_id=customer_id,
                                    notification_id=message.notification_id or None,
                                    idempotency_key=message.idempotency_key,
-                                   title=(message.subject or "")[:TITLE_MAX], body=message.body or "")
+                                   title=(message.subject or "")[:TITLE_MAX], body=message.body or "",
+                                   link=message.link)
                 db.session.add(row)
         except IntegrityError as error:
             existing = self._existing(message.store_id, message.idempotency_key)
