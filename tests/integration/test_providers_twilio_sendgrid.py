@@ -46,7 +46,9 @@ def test_pipeline_messages_reach_twilio_and_sendgrid_through_their_sdks(client, 
     assert mail["personalizations"][0]["to"] == [{"email": "bob.norman@hostmail.com"}]
     assert mail["from"] == {"email": "orders@acme.test", "name": "Acme Goods"}
     assert mail["subject"] == "Order #1001 was cancelled"
-    assert mail["content"][0]["type"] == "text/html" and "#1001" in mail["content"][0]["value"]
+    plain, html = mail["content"]  # the plain-text part first, as SendGrid requires
+    assert plain["type"] == "text/plain" and "#1001" in plain["value"] and "<" not in plain["value"]
+    assert html["type"] == "text/html" and "#1001" in html["value"]
     email_row, sms_row = notifications(store.id)
     assert (email_row.status, email_row.provider, email_row.provider_message_id) == ("sent", "sendgrid", "sg-1")
     assert (sms_row.status, sms_row.provider, sms_row.provider_message_id) == ("sent", "twilio", sms["sid"])
