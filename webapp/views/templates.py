@@ -26,7 +26,7 @@ from webapp.templating.render import TemplateRenderError
 from webapp.templating.resolve import STORE, ResolvedTemplate, locale_name, resolve_template
 from webapp.templating.store_templates import TemplateInvalid, TemplateKey
 from webapp.templating.validate import validate
-from webapp.views import is_htmx, require, runtime_settings
+from webapp.views import require, runtime_settings
 from webapp.views.read.template_preview import preview_message
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
@@ -67,8 +67,9 @@ def _locales(store_locale: str) -> list[str]:
 def _editor(key: TemplateKey, fields: dict | None = None, problems=(), status: int = 200):
     store = current_user.store
     mine = store_templates.current(store.id, key)
-    resolved = resolve_template(key.message_type, key.channel, key.locale, store.default_locale,
-                                store_templates.overrides_for(store.id))
+    overrides = store_templates.overrides_for(store.id)
+    history = store_templates.history(store.id, key)
+    resolved = resolve_template(key.message_type, key.channel, key.locale, store.default_locale, overrides)
     shown = fields if fields is not None else dict(resolved.fields)
     orders = db.session.scalars(select(Order).where(Order.store_id == store.id, Order.kind == "order")
                                 .order_by(Order.id.desc()).limit(20)).all()
@@ -76,9 +77,8 @@ def _editor(key: TemplateKey, fields: dict | None = None, problems=(), status: i
         "templates/edit.html", key=key, message_type=catalog.get(key.message_type), channel=get_channel(key.channel),
         field_names=catalog.CHANNEL_FIELDS[key.channel], labels=catalog.FIELD_LABELS, fields=shown,
         problems=list(problems), mine=mine, resolved=resolved, locales=_locales(store.default_locale),
-        mine_locales={loc for (t, c, loc) in store_templates.overrides_for(store.id)
-                      if (t, c) == (key.message_type, key.channel)},
-        history=store_templates.history(store.id, key), diffs=_diffs(store_templates.history(store.id, key)),
+        mine_locales={loc for (t, c, loc) in overrides if (t, c) == (key.message_type, key.channel)},
+        history=history, diffs=_diffs(history),
         authors=dict(db.session.execute(select(User.id, User.email).where(User.store_id == store.id)).all()),
         orders=orders, locale_name=locale_name,
         direction=defaults.direction(key.locale), preview=_preview(key, shown, None),
@@ -218,14 +218,6 @@ def restore(version_id: int):
     return redirect(url_for("templates.edit", type_key=row.message_type, channel=row.channel, locale=row.locale))
 
 
-def describe_layer(resolved: ResolvedTemplate) -> str:
-    return resolved.describe() if resolved.layer == STORE or resolved.fell_back else "Default template"
-
-
 @bp.app_template_filter("layer_note")
 def layer_note(resolved: ResolvedTemplate) -> str:
-    return describe_layer(resolved)
-
-
-def htmx_only() -> bool:
-    return is_htmx()
+    return resolved.describe() if resolved.layer == STORE or resolved.fell_back else "Default template"
