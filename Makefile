@@ -58,7 +58,8 @@ bench: $(DEV_STAMP)
 # the mutants no test caught. Takes several minutes; not part of `make test`.
 # Every mutant of the pure decision modules; of the delivery code, those of the claim.
 MUTANTS := "webapp.notifications.rules.*" "webapp.notifications.planner.*" "webapp.consent.policy.*" \
-	"webapp.orders.ordering.*" "webapp.dispatch.delivery.x_claim__*"
+	"webapp.orders.ordering.*" "webapp.dispatch.delivery.x_claim__*" "webapp.consent.marketing_limits.*" \
+	"webapp.notifications.routing.*"
 mutate: $(DEV_STAMP)
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS) || true

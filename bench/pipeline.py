@@ -80,7 +80,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 
 TARGET_ACK_P99_MS = 50.0
 TARGET_RATIO = 0.5
-TARGET_CRITICAL_P99_S = 1.0
+TARGET_CRITICAL_P99_S = 0.25  # issue 16: critical within 250 ms at p99 behind 50,000 marketing jobs
 FOREIGN_LOAD_WARNING = 0.25  # cores used by others during a phase before the report warns
 
 
@@ -741,7 +741,7 @@ def report(args, machine: str, database: str, redis_url: str, load: tuple, load_
     for p in phases:
         if p.name.startswith("critical"):
             p99 = percentile(p.event_to_sent(), 99)
-            lines.append(f"| critical event→sent p99 < {TARGET_CRITICAL_P99_S:.0f} s while marketing is full | "
+            lines.append(f"| critical event→sent p99 < {TARGET_CRITICAL_P99_S * 1000:.0f} ms while marketing is full | "
                          f"{ms(p99)} ({p.backlog_before} marketing jobs queued when the first was sent, "
                          f"{p.backlog_after} still queued after the last one) | "
                          f"{_yes(p99 < TARGET_CRITICAL_P99_S)} |")

@@ -35,6 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Where merchant-configured connections may go: public addresses only in production.
     egress.set_policy(production=app.extensions["runtime_settings"].production)
+    from webapp.consent import links
+
+    # Unsubscribe and preference-centre links are signed with a key derived from SECRET_KEY.
+    links.configure(app.config["SECRET_KEY"], app.config.get("PUBLIC_BASE_URL") or "")
 
     # Configure the ORM now: lazily, on the first query, a worker's stop signal could interrupt it
     # half-way and leave every later query failing.
@@ -77,13 +81,16 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         auth,
         callbacks,
+        customers,
         dashboard,
         health,
         inbox,
         integrations,
         orders,
         outbox,
+        preferences,
         providers,
+        routing,
         settings,
         team,
         templates,
@@ -91,9 +98,16 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, account, dashboard, settings, templates, providers, team, audit, orders, activity, outbox,
-                   health, integrations):
+                   health, integrations, preferences, customers, routing):
         app.register_blueprint(module.bp)
-    from webapp.views import api_templates  # noqa: F401 - adds the /api/v1/templates routes to api.bp
+    from webapp.views import api_gdpr, gdpr  # noqa: F401 - api_gdpr adds the /api/v1 GDPR routes to api.bp
+
+    app.register_blueprint(gdpr.bp)  # GDPR requests; the customers' export downloads need no login
+    from webapp.views import (
+        api_customers,  # noqa: F401 - adds the /api/v1/customers routes to api.bp
+        api_messages,  # noqa: F401 - adds POST /api/v1/messages to api.bp
+        api_templates,  # noqa: F401 - adds the /api/v1/templates routes to api.bp
+    )
 
     # Machine-to-machine endpoints authenticate by signature or API key, not by session cookie.
     for module in (webhooks, api, callbacks, inbox):

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from webapp.accounts.models import Store, User
 from webapp.accounts.provisioning import create_store, create_user
+from webapp.consent.state import set_consent
+from webapp.consent.vocabulary import OPTED_IN
 from webapp.customers.models import Customer
 from webapp.events.integrations import get_integration, set_secret
 from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent
@@ -34,6 +36,13 @@ CUSTOMERS = (
     ("Bob Norman", "bob.norman@hostmail.com", "+16135550142", "en"),
     ("Chloé Martin", "chloe@example.fr", "+33612345678", "fr"),
     ("Dieter Weber", "dieter@example.de", None, "de"),
+)
+# Per customer above: shopper groups, tags, timezone, and the channels they opted in to marketing on.
+CUSTOMER_PROFILES = (
+    (["VIP"], ["runner", "newsletter"], "America/Sao_Paulo", ("email", "sms")),
+    (["Retail"], ["newsletter"], "America/Toronto", ("email",)),
+    (["VIP", "Wholesale"], [], "Europe/Paris", ()),
+    (["Retail"], ["hiking"], "Europe/Berlin", ("email",)),
 )
 ORDERS = (
     ("shopify", "450789469", "#1001", 1, "processing", "409.94"),
@@ -98,10 +107,15 @@ def _ingest_demo_event(store: Store) -> None:
 
 
 def _seed_orders(store: Store) -> None:
-    customers = [Customer(store_id=store.id, name=name, email=email, phone=phone, locale=locale)
-                 for name, email, phone, locale in CUSTOMERS]
+    customers = [Customer(store_id=store.id, name=name, email=email, phone=phone, locale=locale, groups=groups,
+                          tags=tags, timezone=timezone)
+                 for (name, email, phone, locale), (groups, tags, timezone, _) in zip(CUSTOMERS, CUSTOMER_PROFILES,
+                                                                                       strict=True)]
     db.session.add_all(customers)
     db.session.flush()
+    for customer, (*_, opted_in) in zip(customers, CUSTOMER_PROFILES, strict=True):
+        for channel in opted_in:
+            set_consent(customer, channel, OPTED_IN, "checkout", actor="demo data")
     now = utcnow()
     for age, (source, external_id, number, customer, status, total) in enumerate(ORDERS):
         placed = now - timedelta(days=len(ORDERS) - age)

@@ -4,13 +4,14 @@ from webapp.audit.models import AuditEntry  # noqa: F401
 from webapp.channels.models import ProviderConfig, SandboxMessage  # noqa: F401
 from webapp.consent.models import (  # noqa: F401
     ChannelSuppression,
-    ConsentEvent,  # noqa: F401
+    ConsentEvent,
+    CustomerConsent,
     ProcessedCallback,
 )
-from webapp.customers.models import Customer, CustomerDevice  # noqa: F401
+from webapp.customers.models import Customer, CustomerDevice, CustomerImport, GdprRequest  # noqa: F401
 from webapp.dispatch.models import EscalationAlert, Notification, NotificationEvent  # noqa: F401
 from webapp.events.models import ApiKey, IdempotentResponse, InboundEvent, IntegrationSecret  # noqa: F401
 from webapp.inbox.models import InboxMessage  # noqa: F401
-from webapp.notifications.models import NotificationRule  # noqa: F401
+from webapp.notifications.models import MessageRoute, NotificationRule  # noqa: F401
 from webapp.orders.models import Order, OrderStatusChange  # noqa: F401
 from webapp.templating.models import MessageTemplate, MessageTemplateVersion  # noqa: F401

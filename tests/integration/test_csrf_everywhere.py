@@ -1,9 +1,11 @@
 """Every state-changing dashboard route refuses a request without a valid CSRF token. The routes
 come from the URL map, so a new one cannot escape; only the machine endpoints (signed webhooks,
-API keys, provider callbacks, the storefront inbox) are exempt, and they take no session cookie."""
+API keys, provider callbacks, the storefront inbox) are exempt, and they take no session cookie,
+and so is RFC 8058's one-click unsubscribe, which mail providers POST with no form token: its
+signed link is the proof, and it can only opt the link's own customer out."""
 from __future__ import annotations
 
-EXEMPT = ("webhooks.", "api.", "callbacks.", "inbox.")
+EXEMPT = ("webhooks.", "api.", "callbacks.", "inbox.", "preferences.unsubscribe_now")
 
 
 def state_changing_routes(app) -> list[str]:

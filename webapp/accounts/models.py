@@ -37,6 +37,12 @@ class Store(db.Model):
     brand_color: Mapped[str | None] = mapped_column(String(7))
     logo_url: Mapped[str | None] = mapped_column(String(500))
     postal_address: Mapped[str | None] = mapped_column(String(300))
+    # Quiet hours ("21:00" to "08:00", in the customer's timezone): marketing waits until they end.
+    quiet_hours_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_hours_end: Mapped[str | None] = mapped_column(String(5))
+    # Marketing frequency cap: at most this many marketing messages per customer a day / a week.
+    marketing_cap_day: Mapped[int | None] = mapped_column()
+    marketing_cap_week: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="store")

@@ -26,7 +26,28 @@ class ConsentEvent(db.Model):
     action: Mapped[str] = mapped_column(String(16))  # OPT_OUT, OPT_IN, HELP, BOUNCE, COMPLAINT
     source: Mapped[str] = mapped_column(String(64))  # e.g. "twilio inbound SMS", "sendgrid event"
     detail: Mapped[str | None] = mapped_column(Text)  # the keyword texted, the bounce reason
+    actor: Mapped[str | None] = mapped_column(String(254))  # who: a staff email, "api", "customer"
+    # Evidence of an opt-in: where the customer was when they agreed, where known.
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomerConsent(db.Model):
+    """A customer's marketing consent on one channel, now: opted in or out. No row means never asked.
+    Every change also appends a ConsentEvent: this row is the state, those are the history."""
+
+    __tablename__ = "customer_consents"
+    __table_args__ = (UniqueConstraint("customer_id", "channel"),
+                      Index("ix_customer_consents_store_id_channel_status", "store_id", "channel", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # opted_in, opted_out
+    source: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ChannelSuppression(db.Model):

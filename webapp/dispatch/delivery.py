@@ -33,14 +33,16 @@ from webapp.channels.providers.base import (
 from webapp.channels.providers.registry import provider_chain
 from webapp.consent.policy import MARKETING
 from webapp.customers.models import CustomerDevice
-from webapp.dispatch import escalation
+from webapp.dispatch import escalation, marketing_gate
 from webapp.dispatch import models as m
-from webapp.dispatch.queueing import enqueue_ids
+from webapp.dispatch.queueing import enqueue_ids, urgent_work_waiting
 from webapp.extensions import db
 from webapp.runtime import RuntimeSettings
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# A marketing batch looks for waiting critical / transactional jobs before every this many messages.
+YIELD_EVERY = 10
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which process took a row, on the timeline
 
 
@@ -92,7 +94,7 @@ def claim(ids: list[int], settings: RuntimeSettings) -> list[m.Notification]:
 def deliver_batch(ids: list[int], settings: RuntimeSettings) -> dict[str, int]:
     """Deliver a job's notifications; returns how many ended in each status."""
     outcomes: dict[str, int] = {}
-    rows = claim(ids, settings)
+    rows = marketing_gate.gate(claim(ids, settings))
     # Stop taking new messages in time for the last one to finish inside the lease.
     deadline = time.monotonic() + settings.batch_budget_seconds
     chains: dict[tuple[int, str], list] = {}
@@ -108,6 +110,10 @@ def deliver_batch(ids: list[int], settings: RuntimeSettings) -> dict[str, int]:
         if time.monotonic() > deadline:
             _hand_back(remaining[index:])
             outcomes["handed-back"] = len(remaining) - index
+            break
+        if row.priority == MARKETING and index % YIELD_EVERY == 0 and urgent_work_waiting():
+            _hand_back(remaining[index:], "handed back: critical or transactional messages were waiting")
+            outcomes["yielded"] = len(remaining) - index
             break
         try:
             status = _deliver_claimed(row, chains[(row.store_id, row.channel)], settings)
@@ -187,12 +193,14 @@ def _send_batch(provider, code: str, messages: list[OutboundMessage]) -> list:
     return [error] * len(messages)
 
 
-def _hand_back(rows: list[m.Notification]) -> None:
+def _hand_back(rows: list[m.Notification], detail: str = "handed back: the batch ran out of time") -> None:
+    """Give unsent rows back to the queue, at its front: they were next, and stay next."""
     ids = [row.id for row in rows]
     db.session.execute(update(m.Notification).where(m.Notification.id.in_(ids), m.Notification.status == m.SENDING)
-                       .values(status=m.PENDING).execution_options(synchronize_session=False))
+                       .values(status=m.PENDING, lease_owner=None, lease_expires_at=None)
+                       .execution_options(synchronize_session=False))
     db.session.commit()
-    enqueue_ids(rows[0].priority, ids, detail="handed back: the batch ran out of time")
+    enqueue_ids(rows[0].priority, ids, detail=detail, at_front=True)
 
 
 def _deliver_claimed(row: m.Notification, chain: list, settings: RuntimeSettings) -> str:
@@ -246,7 +254,7 @@ def _wait_for_paused(row: m.Notification, paused: list[str], settings: RuntimeSe
 
 def _message(row: m.Notification) -> OutboundMessage:
     return OutboundMessage(row.id, row.store_id, row.channel, row.recipient, row.subject, row.body,
-                           row.idempotency_key, row.body_text, row.link)
+                           row.idempotency_key, row.body_text, row.link, row.headers)
 
 
 def _attempt(row: m.Notification, code: str, provider, settings: RuntimeSettings) -> str:

@@ -66,6 +66,8 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str | None] = mapped_column(Text)  # an email's plain-text part
     link: Mapped[str | None] = mapped_column(String(2000))  # push and in-app: where a tap leads
+    # Headers sent with the message (email: List-Unsubscribe and List-Unsubscribe-Post on marketing).
+    headers: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(String(500))  # why it was sent: the rule, or staff's reason

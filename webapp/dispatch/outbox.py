@@ -26,8 +26,7 @@ def add_planned(*, store_id: int, source: str, planned: list[PlannedMessage], ke
             source=source, message_type=message.message_type, channel=message.channel,
             priority=message.priority, locale=message.locale, recipient=message.recipient,
             subject=message.subject, body=message.body, body_text=message.text, link=message.link,
-            status=message.status,
-            error=message.error,
+            headers=message.headers, status=message.status, error=message.error,
             reason=reason, idempotency_key=idempotency_key(key_base, message.channel, message.recipient),
             created_at=now, finished_at=None if message.status == PENDING else now,
         )

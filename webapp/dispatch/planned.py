@@ -24,3 +24,4 @@ class PlannedMessage:
     template: str | None = None  # which template layer and locale it was rendered from, in words
     text: str | None = None  # an email's plain-text part
     link: str | None = None  # push and in-app: where tapping the message leads
+    headers: dict[str, str] | None = None  # email: List-Unsubscribe on marketing

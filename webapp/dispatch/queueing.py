@@ -84,7 +84,18 @@ def _mark_unqueued(ids: list[int]) -> None:
     db.session.commit()
 
 
-def enqueue_ids(priority: str, ids: list[int], delay_seconds: float = 0, detail: str = "") -> int:
+def urgent_work_waiting() -> bool:
+    """Whether critical or transactional jobs wait: a marketing batch then stops and hands its rest
+    back, so a password reset never waits behind a newsletter batch's provider calls. One LLEN per
+    queue; an unreachable Redis answers False (the batch carries on; nothing could be dequeued anyway)."""
+    try:
+        return any(queue(priority).count for priority in PRIORITIES if priority != "marketing")
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+
+
+def enqueue_ids(priority: str, ids: list[int], delay_seconds: float = 0, detail: str = "",
+                at_front: bool = False) -> int:
     job_id = f"deliver-{uuid.uuid4().hex}"
     try:
         q = queue(priority)
@@ -92,7 +103,7 @@ def enqueue_ids(priority: str, ids: list[int], delay_seconds: float = 0, detail:
         if delay_seconds > 0:
             q.enqueue_in(timedelta(seconds=delay_seconds), DELIVER_JOB, ids, **kwargs)
         else:
-            q.enqueue(DELIVER_JOB, ids, **kwargs)
+            q.enqueue(DELIVER_JOB, ids, at_front=at_front, **kwargs)
     except (redis.ConnectionError, redis.TimeoutError) as error:
         log.warning("Redis unavailable, %d notification(s) left for the sweep: %s", len(ids), error)
         return 0

@@ -33,3 +33,18 @@ class NotificationRule(db.Model):
     @property
     def state(self) -> RuleState:
         return RuleState(active=self.active, channels=frozenset(self.channels or ()))
+
+
+class MessageRoute(db.Model):
+    """A store's routing of one message type: which channels, in order, and whether it goes to
+    all of them or only the first reachable. No row: the platform default (notifications.routing)."""
+
+    __tablename__ = "message_routes"
+    __table_args__ = (UniqueConstraint("store_id", "message_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    message_type: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # all, first
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)  # in order
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,8 +1,8 @@
 """Planning: from an event and a store's rules to the messages that should go out.
 
-Pure: takes plain data (rules, recipient, store, order context), returns one PlannedMessage per
-channel of the matching rule, each already rendered, or marked skipped / suppressed / failed
-with the reason. A failure on one channel never stops the others.
+Pure: takes plain data (rules or a route, recipient, store, order context), returns one
+PlannedMessage per channel, each already rendered, or marked skipped / suppressed / failed with
+the reason. A failure on one channel never stops the others.
 """
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from webapp.consent.policy import CRITICAL, MARKETING, TRANSACTIONAL, decide
+from webapp.consent.vocabulary import topic_of
 from webapp.dispatch.planned import PlannedMessage
+from webapp.notifications.routing import Route, pick_channels
 from webapp.notifications.rules import RuleKey, RuleState, matching_rule
 from webapp.templating import catalog
 from webapp.templating.context import build_context
@@ -22,8 +24,6 @@ from webapp.templating.resolve import TemplateMissing, resolve_template
 
 # Which customer field addresses each channel.
 ADDRESS_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone", "push": "push_token", "in_app": "inbox"}
-# Customers must hear at once that an order will not arrive; the rest is transactional.
-CRITICAL_MESSAGE_TYPES = {"order.cancelled", "invoice.cancelled"}
 
 SKIPPED, SUPPRESSED, FAILED = "skipped", "suppressed", "failed"
 
@@ -36,6 +36,10 @@ class Recipient:
     locale: str | None = None
     push_token: str | None = None  # "<platform>:<token>" of the customer's newest app install
     inbox: str | None = None  # "customer:<id>" when the customer is known to the store
+    customer_id: int | None = None
+    timezone: str | None = None  # IANA name; None: the store's
+    consent: Mapping[str, str] = field(default_factory=dict)  # channel -> opted_in / opted_out (absent: never asked)
+    muted_topics: frozenset[str] = frozenset()
 
     def address(self, channel: str) -> str | None:
         field_name = ADDRESS_FIELD.get(channel)
@@ -61,15 +65,19 @@ class StoreInfo:
 
 @dataclass(frozen=True)
 class PlanRequest:
-    kind: str  # order or invoice
+    kind: str  # order or invoice; "" for a message that is not an order status
     status: str
     recipient: Recipient
     store: StoreInfo
-    order: Mapping  # number, status, total, currency, lines, tracking
+    order: Mapping = field(default_factory=dict)  # number, status, total, currency, lines, tracking
     note: str | None = None
     urgent: bool = False  # staff sends are critical: a person is waiting on them
     suppressions: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (channel, address) -> reason
     templates: Mapping | None = None  # store overrides keyed (message_type, channel, locale)
+    message_type: str | None = None  # any catalog type (payment.failed, account.password_reset); default kind.status
+    data: Mapping = field(default_factory=dict)  # the type's own variables: {"reset": {"url": ...}}
+    # Marketing email: the links its unsubscribe headers and footer carry (consent.links).
+    unsubscribe: Mapping[str, str] = field(default_factory=dict)  # one_click, mailto, preferences
 
 
 def message_type(kind: str, status: str) -> str:
@@ -77,7 +85,12 @@ def message_type(kind: str, status: str) -> str:
 
 
 def priority_for(msg_type: str, urgent: bool = False) -> str:
-    return CRITICAL if urgent or msg_type in CRITICAL_MESSAGE_TYPES else TRANSACTIONAL
+    """The type's class from the catalog (password reset critical, payment transactional, campaigns
+    marketing); staff sends are always critical."""
+    if urgent:
+        return CRITICAL
+    known = catalog.get(msg_type)
+    return known.priority if known else TRANSACTIONAL
 
 
 def plan_for_event(rules: Mapping[RuleKey, RuleState], source: str, request: PlanRequest) -> list[PlannedMessage]:
@@ -88,12 +101,33 @@ def plan_for_event(rules: Mapping[RuleKey, RuleState], source: str, request: Pla
     return plan_messages(sorted(rule.channels), request)
 
 
+def plan_routed(route: Route, request: PlanRequest) -> list[PlannedMessage]:
+    """Messages a route calls for: all its channels, or the first that can reach the customer."""
+    def obstacle(channel: str) -> str | None:
+        found = _obstacle(channel, request)
+        return found[1] if found else None
+
+    return plan_messages(pick_channels(route, obstacle), request)
+
+
 def plan_messages(channels: Iterable[str], request: PlanRequest) -> list[PlannedMessage]:
     return [_plan_channel(channel, request) for channel in channels]
 
 
+def _obstacle(channel: str, request: PlanRequest) -> tuple[str, str] | None:
+    """(SKIPPED or SUPPRESSED, why) when this channel may not carry the message; None when it may."""
+    msg_type = message_type_of(request)
+    recipient = request.recipient
+    address = recipient.address(channel)
+    if not address:
+        return SKIPPED, f"customer has no {ADDRESS_FIELD.get(channel, channel)} for {channel}"
+    consent = decide(priority_for(msg_type, request.urgent), channel, request.suppressions.get((channel, address)),
+                     recipient.consent.get(channel), topic_of(msg_type), recipient.muted_topics)
+    return None if consent.allowed else (SUPPRESSED, consent.reason)
+
+
 def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
-    msg_type = message_type(request.kind, request.status)
+    msg_type = message_type_of(request)
     priority = priority_for(msg_type, request.urgent)
     address = request.recipient.address(channel)
 
@@ -101,12 +135,9 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
         return PlannedMessage(channel, msg_type, priority, locale or (request.recipient.locale or "en"),
                               address or "", subject, body, status, error)
 
-    if not address:
-        field_name = ADDRESS_FIELD.get(channel, channel)
-        return outcome(SKIPPED, f"customer has no {field_name} for {channel}")
-    consent = decide(priority, request.suppressions.get((channel, address)))
-    if not consent.allowed:
-        return outcome(SUPPRESSED, consent.reason)
+    blocked = _obstacle(channel, request)
+    if blocked:
+        return outcome(*blocked)
     try:
         template = resolve_template(msg_type, channel, request.recipient.locale, request.store.default_locale,
                                     request.templates)
@@ -120,7 +151,16 @@ def _plan_channel(channel: str, request: PlanRequest) -> PlannedMessage:
         return outcome(FAILED, f"template error: {type(error).__name__}: {str(error)[:200]}")
     return PlannedMessage(channel, msg_type, priority, template.locale, address, rendered.subject or None,
                           rendered.body, template=template.describe(), text=rendered.text,
-                          link=_safe_link(rendered.link))
+                          link=_safe_link(rendered.link), headers=_headers(channel, priority, request))
+
+
+def _headers(channel: str, priority: str, request: PlanRequest) -> dict[str, str] | None:
+    """RFC 8058 one-click unsubscribe on marketing email (Gmail and Yahoo require it of bulk senders)."""
+    links = request.unsubscribe
+    if channel != "email" or priority != MARKETING or not links.get("one_click"):
+        return None
+    targets = [f"<{links['one_click']}>"] + ([f"<{links['mailto']}>"] if links.get("mailto") else [])
+    return {"List-Unsubscribe": ", ".join(targets), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def _safe_link(link: str | None) -> str | None:
@@ -143,10 +183,13 @@ def template_context(request: PlanRequest, locale: str) -> dict:
                      "phone": request.recipient.phone},
         "order": dict(request.order),
         "note": request.note,
+        **request.data,
     }
+    if request.unsubscribe.get("preferences"):  # the footer link opens the preference centre
+        data["unsubscribe_url"] = request.unsubscribe["preferences"]
     currency = request.order.get("currency") or store.currency
     return build_context(message_type, data, locale=locale, currency=currency, timezone=store.timezone)
 
 
 def message_type_of(request: PlanRequest) -> str:
-    return message_type(request.kind, request.status)
+    return request.message_type or message_type(request.kind, request.status)

@@ -3,6 +3,8 @@ store's accounts of it, parsed into receipts and consent signals, and applied in
 each provider event at most once (its replay key)."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from webapp.accounts.models import Store
 from webapp.channels.accounts import accounts_for
 from webapp.channels.providers.callbacks import (
@@ -15,7 +17,10 @@ from webapp.channels.providers.callbacks import (
 )
 from webapp.consent import keywords
 from webapp.consent.actions import OPT_IN, OPT_OUT
+from webapp.consent.state import set_consent
 from webapp.consent.suppression import first_seen, record, release_opt_out, suppress
+from webapp.consent.vocabulary import CONSENT_CHANNELS, OPTED_OUT
+from webapp.customers.models import Customer
 from webapp.dispatch.receipts import apply_receipt
 from webapp.extensions import db
 from webapp.runtime import RuntimeSettings
@@ -60,7 +65,19 @@ def apply_consent(store_id: int, signal: ConsentSignal) -> None:
     if signal.action == OPT_OUT:
         suppress(store_id, signal.channel, signal.address, OPT_OUT, keywords.OPT_OUT_REASON, signal.source,
                  signal.keyword)
+        _opt_out_of_marketing(store_id, signal)
     elif signal.action == OPT_IN:
         release_opt_out(store_id, signal.channel, signal.address, signal.source, signal.keyword)
     else:
         record(store_id, signal.channel, signal.address, signal.action, signal.source, signal.keyword)
+
+
+def _opt_out_of_marketing(store_id: int, signal: ConsentSignal) -> None:
+    """STOP also ends the marketing consent of the customers with that number on the channel, so the
+    customer page says "opted out" and not only "suppressed". START lifts the suppression only: a
+    shopper opts back in to marketing explicitly (preference centre, checkout, staff)."""
+    if signal.channel not in CONSENT_CHANNELS:
+        return
+    for customer in db.session.scalars(select(Customer).where(Customer.store_id == store_id,
+                                                             Customer.phone == signal.address)):
+        set_consent(customer, signal.channel, OPTED_OUT, "sms_keyword", actor="customer", record_event=False)

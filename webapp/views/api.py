@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp import jsonbody
 from webapp.accounts.models import Store
+from webapp.dispatch.models import Notification
 from webapp.events.api_keys import authenticate
 from webapp.events.models import IdempotentResponse
 from webapp.events.normalized import PayloadError
@@ -100,7 +101,7 @@ def _remember(store_id: int, key: str, body: bytes, status: int, response: dict)
         db.session.rollback()  # a concurrent retry stored it first; both answered the same
 
 
-def _notification_json(row, order_number: str | None) -> dict:
+def notification_json(row, order_number: str | None) -> dict:
     def iso(value):
         return value.isoformat() if value else None
 
@@ -111,7 +112,23 @@ def _notification_json(row, order_number: str | None) -> dict:
         "reason": row.reason, "error": row.error, "attempts": row.attempts, "provider": row.provider,
         "provider_message_id": row.provider_message_id, "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at), "finished_at": iso(row.finished_at),
+        # Exactly what was sent (or would have been): the rendered message and its headers.
+        "message": {"subject": row.subject, "body": row.body, "text": row.body_text, "link": row.link,
+                    "headers": row.headers or {}},
     }
+
+
+@bp.get("/notifications/<int:notification_id>")
+@api_key_required
+def get_notification(notification_id: int):
+    row = db.session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                       Notification.store_id == g.api_store.id))
+    if row is None:
+        return error(404, "no such notification in this store")
+    number = db.session.scalar(select(Order.number).where(Order.id == row.order_id)) if row.order_id else None
+    return jsonify(notification_json(row, number) | {
+        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail, "provider": e.provider}
+                     for e in row.events]})
 
 
 @bp.get("/notifications")
@@ -126,5 +143,5 @@ def list_notifications():
     order_ids = {row.order_id for row in rows if row.order_id}
     numbers = dict(db.session.execute(select(Order.id, Order.number).where(
         Order.store_id == g.api_store.id, Order.id.in_(order_ids))).all()) if order_ids else {}
-    return jsonify({"notifications": [_notification_json(row, numbers.get(row.order_id)) for row in rows],
+    return jsonify({"notifications": [notification_json(row, numbers.get(row.order_id)) for row in rows],
                     "next_before": next_before})

@@ -96,3 +96,55 @@ def test_a_template_failing_unexpectedly_fails_its_own_message_only():
 def test_a_name_of_only_spaces_is_no_name():
     [email] = plan_messages(["email"], request(recipient=Recipient(" ", "b@example.com", None, "en")))
     assert email.status == "pending" and ">Hello,</p>" in email.body
+
+
+def marketing(**changes) -> PlanRequest:
+    links = {"one_click": "https://hub.example/unsubscribe/t", "mailto": "mailto:unsubscribe@hub.example?subject=t",
+             "preferences": "https://hub.example/preferences/p"}
+    return request(message_type="review.request", data={"review": {"url": "https://shop.example/r"}},
+                   unsubscribe=links, **changes)
+
+
+def test_marketing_needs_an_opt_in_on_the_channel_it_goes_by():
+    [email] = plan_messages(["email"], marketing())
+    assert (email.status, email.error, email.priority) == (SUPPRESSED, "not opted in to email marketing", "marketing")
+    sms_only = replace(BOB, consent={"sms": "opted_in"})
+    [email] = plan_messages(["email"], marketing(recipient=sms_only))
+    assert email.status == SUPPRESSED
+
+
+def test_opted_in_marketing_email_carries_rfc_8058_headers_and_the_preference_link():
+    [email] = plan_messages(["email"], marketing(recipient=replace(BOB, consent={"email": "opted_in"})))
+    assert email.status == PENDING
+    assert email.headers == {"List-Unsubscribe": "<https://hub.example/unsubscribe/t>, "
+                                                 "<mailto:unsubscribe@hub.example?subject=t>",
+                             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    assert "https://hub.example/preferences/p" in email.body
+
+
+def test_transactional_email_carries_no_unsubscribe_headers():
+    [email] = plan_messages(["email"], request(status="delivered"))
+    assert email.headers is None and email.priority == "transactional"
+
+
+def test_priority_comes_from_the_message_type():
+    [reset] = plan_messages(["email"], request(message_type="account.password_reset",
+                                               data={"reset": {"url": "https://shop.example/reset"}}))
+    assert reset.priority == "critical" and reset.message_type == "account.password_reset"
+    [paid] = plan_messages(["email"], request(message_type="payment.confirmed"))
+    assert paid.priority == "transactional"
+
+
+def test_first_reachable_skips_a_channel_without_an_address_or_that_is_suppressed():
+    from webapp.notifications.planner import plan_routed
+    from webapp.notifications.routing import Route
+
+    route = Route("first", ("push", "sms", "email"))
+    [sms] = plan_routed(route, request(message_type="shipping.out_for_delivery"))
+    assert sms.channel == "sms" and sms.status == PENDING
+    stopped = request(message_type="shipping.out_for_delivery", suppressions={("sms", BOB.phone): "opted out (STOP)"})
+    [email] = plan_routed(route, stopped)
+    assert email.channel == "email" and email.status == PENDING
+    nobody = request(message_type="shipping.out_for_delivery", recipient=Recipient("Nobody"))
+    assert [(m.channel, m.status) for m in plan_routed(route, nobody)] == [
+        ("push", SKIPPED), ("sms", SKIPPED), ("email", SKIPPED)]

@@ -6,6 +6,7 @@ on this message (permanent), or move on to the next provider (config/auth).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +24,8 @@ class OutboundMessage:
     idempotency_key: str
     text: str | None = None  # email: the plain-text part (providers send it beside the HTML)
     link: str | None = None  # push and in-app: where tapping the message leads
+    # Extra headers, email only: List-Unsubscribe and List-Unsubscribe-Post on marketing (RFC 8058).
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Campaign batches for providers whose API sends one content to many recipients in one request
 (SendGrid personalizations, Mailgun recipient variables): group a job's messages by identical
-subject and body, send each group as one request, and give every message its group's outcome."""
+subject, body and headers, send each group as one request, and give every message its group's outcome."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,10 +12,11 @@ def content_groups(messages: list[OutboundMessage], limit: int) -> list[list[int
     """Indexes of messages with the same subject and body, at most `limit` per group and each address
     (compared case-insensitively) at most once per group, since providers key per-recipient data by it."""
     groups: list[list[int]] = []
-    open_groups: dict[tuple[str, str], list[tuple[list[int], set[str]]]] = {}
+    open_groups: dict[tuple, list[tuple[list[int], set[str]]]] = {}
     for index, message in enumerate(messages):
         address = message.recipient.strip().lower()
-        candidates = open_groups.setdefault((message.subject or "", message.body), [])
+        candidates = open_groups.setdefault((message.subject or "", message.body,
+                                             tuple(sorted((message.headers or {}).items()))), [])
         for indexes, addresses in candidates:
             if address not in addresses and len(indexes) < limit:
                 indexes.append(index)

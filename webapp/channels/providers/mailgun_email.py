@@ -60,7 +60,8 @@ class MailgunProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         return self._post({"from": self.from_email, "to": message.recipient, "subject": message.subject or "",
-                           "html": message.body, **_text(message), "v:notification_id": str(message.notification_id)})
+                           "html": message.body, **_text(message), **_headers(message),
+                           "v:notification_id": str(message.notification_id)})
 
     def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]:
         return send_grouped(messages, BATCH_LIMIT, self._send_group)
@@ -69,10 +70,11 @@ class MailgunProvider:
         first = group[0]
         if len(group) == 1:
             return self._post({"from": self.from_email, "to": first.recipient, "subject": first.subject or "",
-                               "html": first.body, **_text(first), "v:notification_id": str(first.notification_id)})
+                               "html": first.body, **_text(first), **_headers(first),
+                               "v:notification_id": str(first.notification_id)})
         # One request, one message per recipient: recipient-variables give each its own notification id.
         return self._post({"from": self.from_email, "to": [m.recipient for m in group],
-                           "subject": first.subject or "", "html": first.body, **_text(first),
+                           "subject": first.subject or "", "html": first.body, **_text(first), **_headers(first),
                            "recipient-variables": json.dumps(
                                {m.recipient: {"notification_id": str(m.notification_id)} for m in group},
                                separators=(",", ":")),
@@ -90,6 +92,11 @@ class MailgunProvider:
         if not message_id:
             raise TransientProviderError(http_pool.reason(LABEL, response.status_code, "unexpected answer", secrets))
         return SendResult(str(message_id))
+
+
+def _headers(message: OutboundMessage) -> dict:
+    """Mailgun takes custom MIME headers as h:<Name> fields."""
+    return {f"h:{name}": value for name, value in (message.headers or {}).items()}
 
 
 def _text(message: OutboundMessage) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Email, Mail, Personalization
+from sendgrid.helpers.mail import CustomArg, Email, Header, Mail, Personalization
 
 from webapp.channels.providers import sendgrid_transport
 from webapp.channels.providers.base import (
@@ -57,6 +57,7 @@ class SendGridProvider:
                     plain_text_content=message.text, html_content=message.body)
         # Comes back on every Event Webhook event, so callbacks find the notification.
         mail.add_custom_arg(CustomArg("notification_id", str(message.notification_id)))
+        _add_headers(mail, message)
         return self._send(mail)
 
     def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]:
@@ -71,6 +72,7 @@ class SendGridProvider:
             personalization.add_to(Email(message.recipient))
             personalization.add_custom_arg(CustomArg("notification_id", str(message.notification_id)))
             mail.add_personalization(personalization, index=position)  # the SDK inserts at index 0 otherwise
+        _add_headers(mail, first)  # a group shares its headers (batching groups by them)
         return self._send(mail)
 
     def _send(self, mail: Mail) -> SendResult:
@@ -81,6 +83,11 @@ class SendGridProvider:
         except OSError as error:
             raise TransientProviderError(f"SendGrid unreachable: {error}") from error
         return SendResult(_header(response, "X-Message-Id") or "")
+
+
+def _add_headers(mail: Mail, message: OutboundMessage) -> None:
+    for name, value in (message.headers or {}).items():
+        mail.add_header(Header(name, value))
 
 
 def _header(response, name: str) -> str | None:

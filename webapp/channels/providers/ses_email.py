@@ -104,6 +104,8 @@ class SesProvider:
                 "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
                 "Body": {"Html": {"Data": message.body, "Charset": "UTF-8"},
                          **({"Text": {"Data": message.text, "Charset": "UTF-8"}} if message.text else {})},
+                **({"Headers": [{"Name": k, "Value": v} for k, v in message.headers.items()]}
+                   if message.headers else {}),
             }},
             "EmailTags": [{"Name": "notification_id", "Value": str(message.notification_id)}],
         }

@@ -112,6 +112,8 @@ class SmtpProvider:
             mail["Date"] = formatdate(localtime=False, usegmt=True)
             mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
             mail["X-NotifyHub-Notification"] = str(message.notification_id)
+            for name, value in (message.headers or {}).items():
+                mail[name] = value
         except (ValueError, IndexError):  # a header with a line break, or an unparsable address
             raise PermanentProviderError(f"{LABEL}: the recipient or subject cannot be put in a header") from None
         mail.set_content(message.text or html_to_text(message.body))

@@ -7,8 +7,13 @@ from webapp.channels.registry import get_channel
 
 ACTION_LABELS = {
     "notification_rule.updated": "Notification rule changed",
+    "message_route.updated": "Routing changed",
+    "message_route.reset": "Routing reset to the default",
+    "store.send_limits_updated": "Quiet hours or frequency cap changed",
     "notification.manual_send": "Notification sent by staff",
     "notification.resent": "Notification resent",
+    "customer.labels_changed": "Customer groups and tags changed",
+    "customers.imported": "Customers imported from CSV",
     "api_key.created": "API key created",
     "api_key.revoked": "API key revoked",
     "integration.secret_set": "Integration secret set",

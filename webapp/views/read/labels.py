@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from webapp import vocabulary
 from webapp.channels.registry import get_channel
+from webapp.templating import catalog
 
 
 def channel_label(code: str) -> str:
@@ -14,7 +15,10 @@ def message_type_label(code: str) -> str:
     kind, _, status = code.partition(".")
     if not status:
         return code
-    return f"{kind.capitalize()} · {vocabulary.status_label(kind, status)}"
+    if kind in (vocabulary.ORDER, vocabulary.INVOICE):
+        return f"{kind.capitalize()} · {vocabulary.status_label(kind, status)}"
+    known = catalog.get(code)  # payment, shipping, account, marketing types: the catalog's own name
+    return known.name if known else code
 
 
 # Timeline event kinds a provider's receipt can add, as they read on the notification's timeline.
