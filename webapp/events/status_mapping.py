@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from webapp.events.normalized import ORDER, PAYMENT, PAYMENT_FAILED, REFUND, REFUND_PROCESSED, UnknownTopic
+from webapp.events.normalized import (
+    ORDER,
+    PAYMENT,
+    PAYMENT_CONFIRMED,
+    PAYMENT_FAILED,
+    REFUND,
+    REFUND_PROCESSED,
+    UnknownTopic,
+)
 
 
 class Canonical(NamedTuple):
@@ -24,6 +32,7 @@ CANCELLED = Canonical(ORDER, "cancelled")
 RETURNED = Canonical(ORDER, "returned")
 REFUNDED = Canonical(REFUND, REFUND_PROCESSED)
 PAYMENT_DECLINED = Canonical(PAYMENT, PAYMENT_FAILED)
+PAYMENT_RECEIVED = Canonical(PAYMENT, PAYMENT_CONFIRMED)
 
 _OTHER_ORDER_STATE = "any other state: pending, authorized, partially_paid, ..."
 
@@ -67,6 +76,17 @@ SHOPIFY: dict[tuple[str, str | None], Canonical | None] = {
     ("fulfillment_events/create", "status: label_purchased"): READY,
     ("fulfillment_events/create", "status: failure"): None,
     ("refunds/create", None): REFUNDED,
+    # Payment transactions: money taken, or an attempt to take it that did not go through. Refund
+    # transactions are told by refunds/create; authorizations, voids and pending ones change nothing.
+    ("order_transactions/create", "kind: sale, status: success"): PAYMENT_RECEIVED,
+    ("order_transactions/create", "kind: capture, status: success"): PAYMENT_RECEIVED,
+    ("order_transactions/create", "kind: sale, status: failure"): PAYMENT_DECLINED,
+    ("order_transactions/create", "kind: sale, status: error"): PAYMENT_DECLINED,
+    ("order_transactions/create", "kind: authorization, status: failure"): PAYMENT_DECLINED,
+    ("order_transactions/create", "kind: authorization, status: error"): PAYMENT_DECLINED,
+    ("order_transactions/create", "kind: capture, status: failure"): PAYMENT_DECLINED,
+    ("order_transactions/create", "kind: capture, status: error"): PAYMENT_DECLINED,
+    ("order_transactions/create", None): None,
 }
 SHOPIFY_TOPICS: tuple[str, ...] = tuple(dict.fromkeys(topic for topic, _ in SHOPIFY))
 SHOPIFY_FAILED_FULFILLMENTS = ("cancelled", "error", "failure")  # fulfillment `status` values
@@ -137,6 +157,8 @@ def _shopify_condition(topic: str, payload: Mapping[str, Any]) -> str | None:
         return f"shipment_status: {payload['shipment_status']}" if payload.get("shipment_status") else None
     if topic == "fulfillment_events/create":
         return f"status: {payload.get('status')}"
+    if topic == "order_transactions/create":
+        return f"kind: {payload.get('kind')}, status: {payload.get('status')}"
     return None
 
 

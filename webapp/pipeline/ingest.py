@@ -1,9 +1,10 @@
 """Ingest: one normalized event in, the order updated and its notifications in the outbox.
 
-Everything an event changes (the inbound record, customer, order, history, notifications) is
-written in one transaction, then enqueued. A duplicate delivery of the same event finds its
-inbound record and stops; two different events racing to the same status produce the same
-idempotency keys, so the unique index lets only one set of notifications in.
+Everything an event changes (the inbound record, customer and their checkout consent, order,
+history, notifications: by the rules for order and invoice statuses, by routing for payments,
+refunds and shipping updates) is written in one transaction, then enqueued. A duplicate delivery
+of the same event finds its inbound record and stops; two different events racing to the same
+status produce the same idempotency keys, so the unique index lets only one set of notifications in.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from webapp.notifications.planner import plan_for_event
 from webapp.notifications.rule_store import rules_for_event
 from webapp.orders.history import times_entered
 from webapp.orders.models import Order, OrderStatusChange
+from webapp.pipeline.checkout_consent import apply_checkout_consent
+from webapp.pipeline.event_messages import plan_event_messages
 from webapp.pipeline.order_records import apply_status, update_details, upsert_order
 
 log = logging.getLogger(__name__)
@@ -77,9 +80,11 @@ def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id,
 
     data = event.customer
     customer = upsert_customer(db.session, store.id, store.default_locale, name=data.name, email=data.email,
-                               phone=data.phone, country=data.country, locale=data.locale)
+                               phone=data.phone, country=data.country, locale=data.locale, source=event.source,
+                               external_id=data.external_id)
     order, created = upsert_order(store, event, customer)
     db.session.flush()  # ids for the order and customer
+    apply_checkout_consent(customer, data, event.source)
     occurrence = 0 if created else times_entered(order.id, event.status)
     if inbound is None:
         inbound = ev.InboundEvent(store_id=store.id, source=event.source, topic=event.topic[:64],
@@ -101,10 +106,23 @@ def _ingest_once(store, event, dedupe_key, payload, waiting_inbound_id,
             notifications = _plan(store, event, order, customer, change, occurrence)
             assign_jobs(notifications)
             inbound.detail = f"{len(notifications)} notification(s) planned"
+    if change is None or change.applied:  # a stale event is old news
+        notifications += _plan_routed(store, event, order, customer, change, occurrence, inbound)
     db.session.commit()
     result = IngestResult(inbound.outcome, inbound.id, order.id, [n.id for n in notifications],
                           detail=inbound.detail or "")
     return result, notifications
+
+
+def _plan_routed(store, event: NormalizedEvent, order: Order, customer: Customer | None,
+                 change: OrderStatusChange | None, occurrence: int, inbound: ev.InboundEvent) -> list[Notification]:
+    """Payment, refund and shipping messages, by routing. A carrier scan for an order that is
+    already shipped changes no status, but is still news for the customer."""
+    routed = plan_event_messages(store, event, order, customer, change, occurrence)
+    if routed:
+        planned = f"{len(routed)} routed notification(s) planned"
+        inbound.outcome, inbound.detail = ev.PROCESSED, f"{inbound.detail}; {planned}" if inbound.detail else planned
+    return routed
 
 
 def _plan(store, event: NormalizedEvent, order: Order, customer: Customer | None, change: OrderStatusChange,

@@ -74,6 +74,23 @@ def to_datetime(value: Any, path: str) -> datetime:
         raise PayloadError(f"{path}: must be an ISO 8601 date-time such as 2024-05-01T12:30:00Z") from None
 
 
+def optional_datetime(value: Any) -> datetime | None:
+    """A cosmetic time (a consent's date): None when absent or malformed, never a refused webhook."""
+    try:
+        return to_datetime(value, "") if isinstance(value, str) and value.strip() else None
+    except PayloadError:
+        return None
+
+
+def payment_card(company: Any, number: Any) -> str | None:
+    """ "Visa •••• 4242" from a card brand and a masked number such as "XXXX-XXXX-XXXX-4242"."""
+    digits = "".join(c for c in (text(number) or "") if c.isdigit())
+    brand = text(company)
+    if not digits:
+        return brand
+    return f"{brand or 'Card'} •••• {digits[-4:]}"
+
+
 def first_datetime(record: Mapping[str, Any], keys: tuple[str, ...]) -> datetime:
     """The first of these time fields that is present: sources differ in which ones they send."""
     for key in keys:

@@ -18,10 +18,13 @@ from webapp.events.normalized import (
     PAYMENT_FAILED,
     REFUND,
     REFUND_PROCESSED,
+    SHIPMENT_STATUSES,
     CustomerData,
     LineItem,
     NormalizedEvent,
     PayloadError,
+    Payment,
+    Shipment,
     Tracking,
 )
 from webapp.events.sources import to_datetime, to_decimal, to_quantity
@@ -30,7 +33,7 @@ from webapp.events.sources import to_datetime, to_decimal, to_quantity
 # {
 #   "source": "api",                     optional; an order source code except "manual"
 #   "type": "order.status",              order.status | invoice.status | payment.confirmed | payment.failed
-#                                        | refund.processed
+#                                        | refund.processed | shipping.update
 #   "status": "ready",                   catalog status; required for order.status and invoice.status
 #   "occurred_at": "2024-05-01T12:30:00Z",   optional ISO 8601; no offset means UTC; default now
 #   "order": {                           "invoice" instead for invoice.status
@@ -43,7 +46,10 @@ from webapp.events.sources import to_datetime, to_decimal, to_quantity
 #     "currency": "EUR",                 ISO 4217, default USD
 #     "tracking": {"carrier", "number", "url"},
 #     "note": "..."
-#   }
+#   },
+#   "payment": {"amount", "method", "reason"},   payment and refund types, optional; amount defaults to the total
+#   "shipment": {"status", "message", "eta", "id"}   shipping.update: status one of in_transit, out_for_delivery,
+#                                        attempted_delivery, ready_for_pickup, delayed (the order becomes ready)
 # }
 TYPES: dict[str, str] = {
     "order.status": ORDER,
@@ -51,11 +57,13 @@ TYPES: dict[str, str] = {
     "payment.confirmed": PAYMENT,
     "payment.failed": PAYMENT,
     "refund.processed": REFUND,
+    "shipping.update": ORDER,
 }
 _IMPLIED_STATUS = {
     "payment.confirmed": PAYMENT_CONFIRMED,
     "payment.failed": PAYMENT_FAILED,
     "refund.processed": REFUND_PROCESSED,
+    "shipping.update": "ready",  # a parcel on its way has left the shop
 }
 # "manual" events are the ones merchants type into the dashboard; an API client is never one.
 SOURCES: tuple[str, ...] = tuple(c.code for c in vocabulary.ORDER_SOURCES if c.code != "manual")
@@ -85,6 +93,9 @@ def normalize_api_event(payload: dict, source_default: str = "api") -> Normalize
         tracking=_tracking(_object(subject, "tracking", f"{key}.tracking"), f"{key}.tracking"),
         note=_string(subject, "note", f"{key}.note"),
         order_external_id=_id(subject, "order_id", f"{key}.order_id") if kind == INVOICE else None,
+        payment=_payment(_object(payload, "payment", "payment")) if kind in (PAYMENT, REFUND) else None,
+        shipment=_shipment(_object(payload, "shipment", "shipment", required=True))
+        if event_type == "shipping.update" else None,
     )
 
 
@@ -215,6 +226,25 @@ def _line(item: Any, path: str) -> LineItem:
         price=_amount(item, "price", f"{path}.price"),
         sku=_string(item, "sku", f"{path}.sku"),
     )
+
+
+def _payment(payment: dict[str, Any]) -> Payment:
+    return Payment(
+        amount=to_decimal(payment["amount"], "payment.amount") if payment.get("amount") is not None else None,
+        method=_string(payment, "method", "payment.method"),
+        reason=_string(payment, "reason", "payment.reason"),
+    )
+
+
+def _shipment(shipment: dict[str, Any]) -> Shipment:
+    status = shipment.get("status")
+    if status not in SHIPMENT_STATUSES:
+        raise _fail("shipment.status", f"must be one of {', '.join(SHIPMENT_STATUSES)}")
+    eta = _string(shipment, "eta", "shipment.eta")
+    if eta is not None:
+        to_datetime(eta if "T" in eta else f"{eta}T00:00:00", "shipment.eta")
+    return Shipment(status, description=_string(shipment, "message", "shipment.message"), eta=eta,
+                    reference=_id(shipment, "id", "shipment.id"))
 
 
 def _tracking(tracking: dict[str, Any], path: str) -> Tracking | None:

@@ -10,7 +10,16 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from webapp.events import status_mapping
-from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent, PayloadError, UnknownTopic
+from webapp.events.normalized import (
+    ORDER,
+    REFUND,
+    CustomerData,
+    LineItem,
+    NormalizedEvent,
+    PayloadError,
+    Payment,
+    UnknownTopic,
+)
 from webapp.events.sources import (
     as_utc,
     billing_customer,
@@ -61,7 +70,17 @@ def normalize_bigcommerce_order(scope: str, order: dict, status_id: int | None =
         total=to_decimal(order.get("total_inc_tax", "0"), "total_inc_tax"),
         currency=text(order.get("currency_code")) or "USD",
         note=text(order.get("customer_message")),
+        # V2 orders carry no marketing consent (newsletter sign-ups are a separate subscribers API).
+        payment=None if canonical.kind == ORDER else _payment(order, canonical.kind),
+        repeats_state=True,  # each webhook re-reads the whole order
     )
+
+
+def _payment(order: dict[str, Any], kind: str) -> Payment:
+    """A declined payment is of the order's total; a partial refund of what was refunded so far."""
+    refunded = order.get("refunded_amount") if kind == REFUND else None
+    return Payment(to_decimal(refunded, "refunded_amount") if refunded not in (None, "") else None,
+                   text(order.get("payment_method")))
 
 
 def _scope(scope: Any) -> str:

@@ -5,7 +5,15 @@ import html
 from typing import Any
 
 from webapp.events import status_mapping
-from webapp.events.normalized import CustomerData, LineItem, NormalizedEvent, PayloadError, UnknownTopic
+from webapp.events.normalized import (
+    ORDER,
+    CustomerData,
+    LineItem,
+    NormalizedEvent,
+    PayloadError,
+    Payment,
+    UnknownTopic,
+)
 from webapp.events.sources import (
     billing_customer,
     first_datetime,
@@ -44,6 +52,9 @@ def normalize_woocommerce(topic: str, payload: dict) -> NormalizedEvent | None:
         total=to_decimal(payload.get("total", "0"), "total"),
         currency=text(payload.get("currency")) or "USD",
         note=text(payload.get("customer_note")),
+        # WooCommerce has no marketing consent of its own (plugins keep theirs in meta_data, each its own way).
+        payment=None if canonical.kind == ORDER else Payment(method=text(payload.get("payment_method_title"))),
+        repeats_state=True,  # order.updated fires on every edit, with the whole order
     )
 
 
