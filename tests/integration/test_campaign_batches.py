@@ -124,3 +124,17 @@ def test_a_transient_batch_failure_is_retried_as_one_batch(app, store, batcher, 
     run_worker()
     assert [(kind, len(r)) for kind, r in batcher.calls] == [("batch", 3), ("batch", 3)]
     assert {status for status, _, _ in statuses(ids)} == {"sent"}
+
+
+def test_messages_of_their_own_go_one_by_one_where_the_batch_keeps_its_deadline_and_yields(app, store, batcher):
+    """Per-recipient content (each email's own unsubscribe link) gains nothing from a batch call; sent
+    singly, they pass through the loop that checks the deadline and waiting critical work."""
+    configure_provider(store.id, "email", "batcher", {})
+    ids = queue_rows(store, [f"c{i}@example.com" for i in range(4)])
+    for n, row in enumerate(db.session.query(Notification).filter(Notification.id.in_(ids[:3]))):
+        row.body = f"20% off, your link {n}"
+    db.session.commit()
+    run_worker()
+    # The three unique ones singly; the fourth has no twin left in its chunk either.
+    assert [kind for kind, _ in batcher.calls] == ["send"] * 4
+    assert [status for status, *_ in statuses(ids)] == ["sent"] * 4

@@ -190,3 +190,48 @@ def test_the_notification_api_shows_the_rendered_message_and_its_headers(store, 
     listed = client.get("/api/v1/notifications", headers={"Authorization": f"Bearer {secret}"}).get_json()
     assert listed["notifications"][0]["message"]["headers"] == row.headers
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
+
+
+def test_a_stop_that_arrives_while_the_sms_waits_in_the_queue_still_stops_it(store):
+    from webapp.consent.suppression import suppress
+
+    customer = make_customer(store, phone="+15556251199")
+    rows = send_message(store, customer, "payment.failed", key="pf2", reason="test",
+                        data={"payment": {"amount": "10.00"}})
+    assert {row.status for row in rows} == {"pending"}  # planned before the STOP
+    suppress(store.id, "sms", customer.phone, "opt_out", "opted out (STOP)", "twilio inbound SMS")
+    db.session.commit()
+    run_worker()
+    by_channel = {row.channel: row for row in notifications(store.id)}
+    assert by_channel["sms"].status == "suppressed"
+    assert by_channel["sms"].error.startswith("suppressed: opted out (STOP) 20")
+    assert by_channel["sms"].events[-1].detail.startswith("at send time: suppressed")
+    assert by_channel["email"].status == "sent"
+    assert [m.channel for m in sandbox_messages(store.id)] == ["email"]
+
+
+def test_an_unsubscribe_while_marketing_waits_stops_it_at_send_time(store, client):
+    customer = opted_in(store)
+    [row] = review_request(store, customer)
+    client.post(links.unsubscribe_links(store.id, customer.id)["one_click"].split("://", 1)[1].split("/", 1)[1]
+                .join(["/", ""]))
+    run_worker()
+    db.session.refresh(row)
+    assert (row.status, row.error) == ("suppressed", "opted out of email marketing")
+    assert sandbox_messages(store.id) == []
+
+
+def test_unsubscribe_from_all_marketing_includes_push(store, client):
+    from webapp.customers.models import CustomerDevice
+
+    customer = make_customer(store)
+    db.session.add(CustomerDevice(store_id=store.id, customer_id=customer.id, platform="fcm", token="tok-1"))
+    for channel in ("email", "push"):
+        set_consent(customer, channel, "opted_in", "checkout")
+    db.session.commit()
+    url = links.unsubscribe_links(store.id, customer.id)["preferences"].split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{url}")
+    assert b'value="push"' in page.data
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)[1].decode()
+    client.post(f"/{url}", data={"csrf_token": token, "action": "unsubscribe_all"})
+    assert consents_of(customer.id) == dict.fromkeys(("email", "push", "sms", "whatsapp"), "opted_out")

@@ -47,14 +47,15 @@ def test_a_marketing_batch_hands_back_its_rest_when_a_critical_job_waits(store):
     ids = marketing_rows(store, YIELD_EVERY + 5)
     queue("critical").enqueue(DELIVER_JOB, [])  # a critical job arrived while the batch was claimed
     outcomes = deliver_batch(ids, RuntimeSettings())
-    assert outcomes == {"yielded": len(ids)}  # the check runs before the first message too
+    # Every round sends a few first, so a batch makes progress however busy the urgent queues are.
+    assert outcomes == {"sent": YIELD_EVERY, "yielded": 5}
     db.session.expire_all()
-    rows = db.session.scalars(select(Notification).where(Notification.id.in_(ids))).all()
-    assert {row.status for row in rows} == {"pending"}
+    rest = db.session.scalars(select(Notification).where(Notification.id.in_(ids), Notification.status != "sent")).all()
+    assert len(rest) == 5 and {row.status for row in rest} == {"pending"}
     assert all(row.events[-1].detail == "handed back: critical or transactional messages were waiting"
-               for row in rows)
+               for row in rest)
     marketing = Queue("marketing", connection=get_redis())
-    assert marketing.count == 1 and sorted(marketing.jobs[0].args[0]) == sorted(ids)
+    assert marketing.count == 1 and sorted(marketing.jobs[0].args[0]) == sorted(row.id for row in rest)
     run_worker()  # the critical job first, then the handed-back batch: everything is sent once
     db.session.expire_all()
     assert {row.status for row in db.session.scalars(select(Notification))} == {"sent"}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from webapp.accounts.models import Store
 from webapp.consent import links
 from webapp.consent.state import consents_of, set_consent
 from webapp.consent.vocabulary import CONSENT_CHANNELS, OPTED_IN, OPTED_OUT, TOPICS
-from webapp.customers.models import Customer
+from webapp.customers.models import Customer, CustomerDevice
 from webapp.extensions import db
 
 
@@ -30,16 +32,20 @@ def customer_for(token: str) -> tuple[Customer, Store, str] | None:
 
 
 def reachable_channels(customer: Customer) -> list[str]:
-    """The consent channels this customer has an address for (push: any device)."""
+    """The consent channels this customer has an address for (push: an app install)."""
+    has_device = db.session.scalar(select(CustomerDevice.id).where(CustomerDevice.customer_id == customer.id)
+                                   .limit(1)) is not None
     have = {"email": bool(customer.email), "sms": bool(customer.phone), "whatsapp": bool(customer.phone),
-            "push": False}
+            "push": has_device}
     return [c for c in CONSENT_CHANNELS if have[c]]
 
 
 def unsubscribe(customer: Customer, channel: str, evidence: Evidence, source: str = "unsubscribe_link") -> bool:
     """Opt the customer out of marketing on the channel (every channel for ALL_CHANNELS). Returns
     whether anything changed; a second click changes nothing."""
-    channels = reachable_channels(customer) if channel == links.ALL_CHANNELS else [channel]
+    # "All" means every channel they can be reached on or ever opted in to, push included.
+    channels = sorted(set(reachable_channels(customer)) | set(consents_of(customer.id))) \
+        if channel == links.ALL_CHANNELS else [channel]
     changed = False
     for each in channels:
         changed |= set_consent(customer, each, OPTED_OUT, source, actor="customer", ip=evidence.ip,

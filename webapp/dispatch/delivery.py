@@ -30,6 +30,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.batching import content_groups
 from webapp.channels.providers.registry import provider_chain
 from webapp.consent.policy import MARKETING
 from webapp.customers.models import CustomerDevice
@@ -111,7 +112,8 @@ def deliver_batch(ids: list[int], settings: RuntimeSettings) -> dict[str, int]:
             _hand_back(remaining[index:])
             outcomes["handed-back"] = len(remaining) - index
             break
-        if row.priority == MARKETING and index % YIELD_EVERY == 0 and urgent_work_waiting():
+        # Not before the first message: each round makes progress however busy the urgent queues are.
+        if row.priority == MARKETING and index and index % YIELD_EVERY == 0 and urgent_work_waiting():
             _hand_back(remaining[index:], "handed back: critical or transactional messages were waiting")
             outcomes["yielded"] = len(remaining) - index
             break
@@ -150,7 +152,9 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
         if len(group) < 2 or not circuit.allow(store_id, channel, code, settings):
             continue
         for start in range(0, len(group), provider.spec.max_batch):
-            chunk = group[start:start + provider.spec.max_batch]
+            chunk = _shared_content(group[start:start + provider.spec.max_batch], provider.spec.max_batch)
+            if not chunk:
+                continue
             for row in chunk:
                 row.provider_attempts += 1
             results = _send_batch(provider, code, [_message(row) for row in chunk])
@@ -176,6 +180,14 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
                 enqueue_ids(MARKETING, [row_id for row_id, _ in retries], delay_seconds=delay,
                             detail=f"batch retry in {delay:.1f}s")
     return done
+
+
+def _shared_content(chunk: list[m.Notification], limit: int) -> list[m.Notification]:
+    """The rows whose content another row of the chunk shares. A message of its own (per-recipient
+    unsubscribe links make most marketing email unique) gains nothing from the batch API, and one by
+    one it goes through the loop that keeps the batch's deadline and yields to urgent work."""
+    messages = [_message(row) for row in chunk]
+    return [chunk[i] for group in content_groups(messages, limit) if len(group) > 1 for i in group]
 
 
 def _send_batch(provider, code: str, messages: list[OutboundMessage]) -> list:

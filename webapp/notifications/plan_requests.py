@@ -29,9 +29,9 @@ def plan_request(store: Store, order: Order, customer: Customer | None, kind: st
 def message_request(store: Store, customer: Customer | None, message_type: str, data: Mapping | None = None,
                     order: Order | None = None, note: str | None = None, urgent: bool = False) -> PlanRequest:
     """The request for any message type; `data` holds the type's own variables."""
-    recipient = recipient_of(customer)
     kind, _, status = message_type.partition(".")
     marketing = priority_for(message_type, urgent) == MARKETING and customer is not None
+    recipient = recipient_of(customer, with_consent=marketing)
     return PlanRequest(
         kind=kind, status=status, recipient=recipient, store=store_info(store),
         order=order_context(order, kind, status) if order is not None else {},
@@ -55,7 +55,9 @@ def store_info(store: Store) -> StoreInfo:
                      store.logo_url, store.postal_address)
 
 
-def recipient_of(customer: Customer | None) -> Recipient:
+def recipient_of(customer: Customer | None, with_consent: bool = True) -> Recipient:
+    """The customer as the planner sees them. Marketing consent is read only when asked for: order
+    and account messages do not depend on it, and this runs for every event."""
     if customer is None or customer.erased_at is not None:
         return Recipient()
     device = db.session.execute(select(CustomerDevice.platform, CustomerDevice.token)
@@ -65,7 +67,8 @@ def recipient_of(customer: Customer | None) -> Recipient:
     return Recipient(customer.name, customer.email, customer.phone, customer.locale,
                      push_token=f"{device.platform}:{device.token}" if device else None,
                      inbox=f"customer:{customer.id}", customer_id=customer.id, timezone=customer.timezone,
-                     consent=consents_of(customer.id), muted_topics=frozenset(customer.muted_topics or ()))
+                     consent=consents_of(customer.id) if with_consent else {},
+                     muted_topics=frozenset(customer.muted_topics or ()))
 
 
 def suppressions_for(store_id: int, recipient: Recipient) -> dict[tuple[str, str], str]:

@@ -58,7 +58,7 @@ def send_message(store: Store, customer: Customer | None, message_type: str, *, 
 def already_sent(store_id: int, customer: Customer | None, key: str) -> list[Notification]:
     """Notifications an earlier call with this key made for this customer. The outbox key digests
     the key, the channel and the address, so each channel's candidate is rebuilt from the customer."""
-    recipient = recipient_of(customer)
+    recipient = recipient_of(customer, with_consent=False)
     base = _key_base(store_id, key)
     candidates = [idempotency_key(base, channel, recipient.address(channel) or "") for channel in CUSTOMER_CHANNELS]
     return list(db.session.scalars(select(Notification).where(Notification.store_id == store_id,
