@@ -40,6 +40,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     encryption_key = overrides.get("ENCRYPTION_KEY") or env.get("ENCRYPTION_KEY")
     if production and not (secret_key and encryption_key):
         raise ConfigError("APP_ENV=production requires SECRET_KEY and ENCRYPTION_KEY to be set")
+    public_url = overrides.get("PUBLIC_BASE_URL", env.get("PUBLIC_BASE_URL", ""))
+    if production and not public_url.startswith("https://"):
+        # Every marketing email's unsubscribe link and every GDPR download link is built from it.
+        raise ConfigError("APP_ENV=production requires PUBLIC_BASE_URL, this app's https:// address "
+                          "(unsubscribe, preference and download links point there)")
     if not secret_key:
         secret_key = _persisted_secret(instance, "secret_key", lambda: secrets.token_hex(32))
     if not encryption_key:

@@ -21,10 +21,21 @@ def test_production_refuses_to_start_without_secrets(tmp_path, monkeypatch):
         load_config(str(tmp_path))
 
 
+def test_production_refuses_to_start_without_its_public_https_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("ENCRYPTION_KEY", Fernet.generate_key().decode())
+    for value in ("", "http://notify.example.com"):
+        monkeypatch.setenv("PUBLIC_BASE_URL", value)
+        with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+            load_config(str(tmp_path))
+
+
 def test_production_cookies_are_secure(tmp_path, monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("ENCRYPTION_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://notify.example.com")
     config = load_config(str(tmp_path))
     assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
