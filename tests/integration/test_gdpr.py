@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import JSON, String, func, select
+from sqlalchemy import JSON, String, func, select, update
 from sqlalchemy.types import TypeDecorator
 
 from tests.factories import make_customer, make_store, make_user
@@ -18,7 +18,7 @@ from webapp.audit.models import AuditEntry, record
 from webapp.channels.models import SandboxMessage
 from webapp.channels.providers.base import OutboundMessage
 from webapp.channels.providers.inbox import InboxProvider
-from webapp.consent.models import OPT_OUT, ChannelSuppression
+from webapp.consent.models import BOUNCE, OPT_OUT, ChannelSuppression
 from webapp.consent.state import set_consent
 from webapp.consent.suppression import suppress
 from webapp.customers import gdpr
@@ -26,13 +26,15 @@ from webapp.customers.export_links import ExportLinks
 from webapp.customers.models import Customer, CustomerDevice, CustomerImport, GdprRequest
 from webapp.customers.redaction import phone_forms
 from webapp.dispatch.models import PENDING, EscalationAlert, Notification
+from webapp.dispatch.queueing import queue
 from webapp.events.api_keys import create_api_key
 from webapp.events.models import IdempotentResponse, InboundEvent
 from webapp.extensions import db
 from webapp.notifications.manual import resend
 from webapp.orders.models import Order, OrderStatusChange
 from webapp.pipeline import erasure
-from webapp.pipeline.gdpr import request_erasure, request_export
+from webapp.pipeline.gdpr import JOB_QUEUE, request_erasure, request_export
+from webapp.timeutil import utcnow
 
 BOB = {"email": "bob.norman@hostmail.com", "phone": "+15556251199", "raw_phone": "555-625-1199",
        "name": "Bob Norman"}
@@ -75,7 +77,8 @@ def export_for(store, customer, user=None) -> GdprRequest:
 
 def give_bob_everything(client, store, owner) -> Customer:
     """Bob as a busy store knows him: orders from real webhooks, messages delivered by a real worker, an
-    export, consent evidence, a STOP, a device, an inbox message, staff actions quoting him, an import."""
+    export, consent evidence, a STOP, a device, an inbox message, staff actions quoting him, a hard bounce
+    quoting his address, an import."""
     connect_sources(store)
     set_rule(store, "shopify", "cancelled", ("email", "sms"))
     bob = ingest_orders(client, store, BOB, range(450789469, 450789472))
@@ -93,6 +96,10 @@ def give_bob_everything(client, store, owner) -> Customer:
                                                          Notification.channel == "email").order_by(Notification.id))
     resend(store, first, owner, "Bob called: the first one went to spam")  # audit: new={"recipient": email}
     run_worker()
+    # Then his mailbox is gone: a hard bounce whose reason quotes the address, as providers' do.
+    suppress(store.id, "email", BOB["email"], BOUNCE, f"bounced: 550 5.1.1 <{BOB['email']}> user unknown",
+             "postmark event", detail=f"The server responded: 550 5.1.1 <{BOB['email']}> user unknown",
+             customer_id=bob.id)
     change = db.session.scalar(select(OrderStatusChange).where(OrderStatusChange.order_id == first.order_id))
     change.note = "Bob asked to leave it with the neighbour"
     record(store.id, owner.id, "template.test_sent", "order.cancelled · sms · en",
@@ -181,9 +188,13 @@ def test_erasure_leaves_no_email_phone_or_name_of_the_customer_in_any_text_or_js
     [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.erased")).all()
     assert entry.target == f"Customer #{bob.id}" and entry.user_id == owner.id
     assert entry.new == {"request": done.id, "orders": 3, "notifications": sent_before}
-    # The STOP still stands for the number, kept as a digest.
-    [stop] = db.session.scalars(select(ChannelSuppression).where(ChannelSuppression.store_id == store.id)).all()
-    assert stop.address == gdpr.erased_address(store.id, "sms", BOB["phone"])
+    # The STOP still stands for the number and the bounce for the email, kept as digests; the bounce's
+    # reason no longer quotes the address.
+    kept = db.session.scalars(select(ChannelSuppression).where(ChannelSuppression.store_id == store.id)
+                              .order_by(ChannelSuppression.channel)).all()
+    assert [(s.channel, s.address, s.reason) for s in kept] == [
+        ("email", gdpr.erased_address(store.id, "email", BOB["email"]), "bounced: 550 5.1.1 <[erased]> user unknown"),
+        ("sms", gdpr.erased_address(store.id, "sms", BOB["phone"]), "opted out (STOP)")]
     assert db.session.scalar(select(func.count()).select_from(CustomerDevice)) == 0
 
 
@@ -275,6 +286,63 @@ def test_a_failed_erasure_changes_nothing_and_is_recorded_on_the_request(store, 
     bob = db.session.get(Customer, bob.id)
     assert (bob.email, bob.erased_at) == (BOB["email"], None)
     assert not db.session.scalar(select(AuditEntry).where(AuditEntry.action == "customer.erased"))
+
+
+def worker_died(made: GdprRequest, *, asked_ago: timedelta) -> None:
+    """A worker took the request (its job is gone from the queue) and died before finishing it."""
+    queue(JOB_QUEUE).empty()
+    assert gdpr.start(made.id, made.kind) is not None
+    db.session.execute(update(GdprRequest).where(GdprRequest.id == made.id)
+                       .values(created_at=utcnow() - asked_ago))
+    db.session.commit()
+
+
+def test_an_erasure_whose_worker_died_runs_when_asked_again(client, login_as, store):
+    owner = owner_of(store)
+    bob = make_customer(store, name=BOB["name"], email=BOB["email"])
+    made = request_erasure(store, bob, owner, "asked by email")
+    worker_died(made, asked_ago=timedelta(days=1))
+    run_worker()  # nothing left in the queue to finish it
+    db.session.expire_all()
+    assert db.session.get(GdprRequest, made.id).status == "running"
+
+    login_as("owner")
+    response = client.post(f"/customers/{bob.id}/gdpr/erase", data={"csrf_token": client.csrf,
+                                                                     "confirmation": "ERASE", "reason": "asked again"})
+    assert response.status_code == 303
+    [again] = db.session.scalars(select(GdprRequest)).all()  # the same request, not a second one beside it
+    assert (again.id, again.status) == (made.id, "queued")
+    run_worker()
+    db.session.expire_all()
+    assert db.session.get(GdprRequest, made.id).status == "done"
+    assert db.session.get(Customer, bob.id).erased_at is not None
+    asked = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.erasure_requested")
+                               .order_by(AuditEntry.id)).all()
+    assert [(e.new.get("resumed"), e.reason) for e in asked] == [(None, "asked by email"), (True, "asked again")]
+
+
+def test_an_export_running_within_the_jobs_time_is_left_to_its_job_and_asking_again_makes_a_new_one(
+        client, store, api_headers):
+    bob = make_customer(store, name=BOB["name"], email=BOB["email"])
+    made = request_export(store, bob, None)
+    worker_died(made, asked_ago=timedelta(minutes=5))  # or is still working on it: nobody can tell yet
+    assert gdpr.start(made.id, gdpr.EXPORT) is None
+    response = client.post(f"/api/v1/customers/{bob.id}/export", headers=api_headers)
+    assert response.status_code == 202 and response.get_json()["request_id"] != made.id
+    run_worker()
+    db.session.expire_all()
+    assert db.session.get(GdprRequest, made.id).status == "running"
+
+
+def test_a_requeued_job_retakes_a_running_request_once_it_outlived_the_jobs_time(store):
+    bob = make_customer(store, name=BOB["name"], email=BOB["email"])
+    made = request_export(store, bob, None)
+    worker_died(made, asked_ago=timedelta(days=1))
+    queue(JOB_QUEUE).enqueue("jobs.gdpr.run_export", made.id, job_id=f"gdpr-{made.id}")  # e.g. by an operator
+    run_worker()
+    db.session.expire_all()
+    done = db.session.get(GdprRequest, made.id)
+    assert done.status == "done" and done.result["customer"]["email"] == BOB["email"]
 
 
 def test_erasing_a_customer_with_hundreds_of_orders_is_quick(store):

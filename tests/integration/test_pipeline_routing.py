@@ -163,6 +163,24 @@ def test_api_payment_and_shipping_events_are_routed(client, store):
     assert rows[0].locale == "pt" and "20" in rows[0].body
 
 
+def test_api_scans_without_a_shipment_id_send_each_carrier_status_once(client, store):
+    headers = {"Authorization": f"Bearer {create_api_key(store.id, 'ERP').plaintext}"}
+    order = {"id": "A-9", "customer": {"email": "ines@example.pt", "phone": "+351912345678"}}
+
+    def scan(status: str, at: str, key: str | None = None):
+        response = client.post("/api/v1/events", headers={**headers, **({"Idempotency-Key": key} if key else {})},
+                               json={"type": "shipping.update", "order": order, "occurred_at": at,
+                                     "shipment": {"status": status}})
+        assert response.status_code == 201
+
+    scan("in_transit", "2024-05-02T08:00:00Z", "scan-1")
+    scan("in_transit", "2024-05-02T08:00:00Z")  # the same scan again, without its Idempotency-Key
+    scan("in_transit", "2024-05-02T14:30:00Z")  # the next hub: still in transit
+    scan("out_for_delivery", "2024-05-03T07:00:00Z")  # news
+    scan("out_for_delivery", "2024-05-03T07:05:00Z")
+    assert [n.message_type for n in notifications(store.id)] == ["shipping.update", "shipping.out_for_delivery"]
+
+
 def test_rules_and_routing_together_in_one_commit(client, store):
     """A first scan that ships the order sends the rule's "ready" and the routed out-for-delivery."""
     connect_sources(store)

@@ -7,9 +7,9 @@ Nothing here commits unless it says so.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from webapp.customers.models import Customer, CustomerDevice, CustomerImport, GdprRequest
 from webapp.customers.redaction import PersonalValues, Redactor
@@ -22,6 +22,10 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 OPEN = (QUEUED, RUNNING)
 ERASED_NAME = "Erased customer"
 ERASED_ADDRESS = "erased"
+JOB_TIMEOUT = timedelta(minutes=10)  # what a worker gives one GDPR job (pipeline/gdpr.py enqueues with it)
+# A request still open this long after it was asked (or last failed) lost its job: the worker died
+# or the queue forgot it. No start time is stored, so the age also covers a wait in a busy queue.
+STALE_AFTER = 6 * JOB_TIMEOUT
 
 
 class GdprError(ValueError):
@@ -47,14 +51,39 @@ def requests_of(store_id: int, customer_id: int, limit: int = 20) -> list[GdprRe
                                    .order_by(GdprRequest.id.desc()).limit(limit)))
 
 
+def stale_open_request(customer: Customer, kind: str, now: datetime) -> GdprRequest | None:
+    """The customer's oldest open request of this kind that lost its job (see STALE_AFTER)."""
+    return db.session.scalar(select(GdprRequest).where(GdprRequest.store_id == customer.store_id,
+                                                       GdprRequest.customer_id == customer.id,
+                                                       GdprRequest.kind == kind, GdprRequest.status.in_(OPEN),
+                                                       _stale(now))
+                             .order_by(GdprRequest.id).limit(1))
+
+
+def requeue(request: GdprRequest, now: datetime) -> bool:
+    """A stale open request asked for again: queued as asked `now` (its first asking stays in the audit
+    log). A compare-and-set: False when its job finished or another caller requeued it meanwhile."""
+    taken = db.session.execute(update(GdprRequest).where(GdprRequest.id == request.id, GdprRequest.status.in_(OPEN),
+                                                         _stale(now))
+                               .values(status=QUEUED, error=None, created_at=now, finished_at=None))
+    return bool(taken.rowcount)
+
+
 def start(request_id: int, kind: str) -> GdprRequest | None:
-    """Take a queued (or failed, when retried) request: a compare-and-set, so a job enqueued twice runs
-    it once. Commits. None when there is nothing to do."""
+    """Take a queued request, a failed one when retried, or a running one whose job died (stale): a
+    compare-and-set, so a job enqueued twice runs it once. Commits. None when there is nothing to do."""
+    takeable = or_(GdprRequest.status.in_((QUEUED, FAILED)), (GdprRequest.status == RUNNING) & _stale(utcnow()))
     taken = db.session.execute(update(GdprRequest).where(GdprRequest.id == request_id, GdprRequest.kind == kind,
-                                                         GdprRequest.status.in_((QUEUED, FAILED)))
+                                                         takeable)
                                .values(status=RUNNING, error=None))
     db.session.commit()
     return db.session.get(GdprRequest, request_id) if taken.rowcount else None
+
+
+def _stale(now: datetime):
+    """Asked (or asked again), and last failed if it did, longer than STALE_AFTER ago."""
+    cutoff = now - STALE_AFTER
+    return (GdprRequest.created_at < cutoff) & (GdprRequest.finished_at.is_(None) | (GdprRequest.finished_at < cutoff))
 
 
 def finish(request: GdprRequest, result: dict | None = None) -> None:

@@ -5,8 +5,9 @@ counts (totals, statuses, timestamps) and lose what identifies them: fixed marke
 is wholly theirs (recipient, rendered message, raw webhook), redaction of their emails, phones and
 names (a name part as a whole word) where a column also says other things (notes, reasons,
 timelines). Store-wide records that may quote them (audit log, API answers, alerts, imports,
-unlinked events) are searched for their emails, phones and full names only, so somebody else
-called Bob keeps his records. Suppressions of their addresses stay as one-way digests.
+unlinked events, other addresses' suppressions) are searched for their emails, phones and full
+names only, so somebody else called Bob keeps his records. Suppressions of their addresses stay
+as one-way digests, with their reasons (a bounce quotes the address) redacted.
 
 Emails, phones and names are gathered first from the customer, their notifications, their consent
 history and their orders' raw webhooks, so an address they used before, or the name on a shipping
@@ -163,6 +164,8 @@ def _erase_consent(scope: Scope) -> None:
 
 
 def _digest_suppressions(scope: Scope) -> None:
+    """A suppression's reason may quote the address (a bounce's "550 5.1.1 <bob@...> user unknown"):
+    it is redacted like the rest of their rows, and kept, since it says why the digest is blocked."""
     rows = db.session.scalars(select(ChannelSuppression).where(ChannelSuppression.store_id == scope.store_id,
                                                                ChannelSuppression.address.in_(scope.addresses))).all()
     taken = {tuple(row) for row in db.session.execute(select(ChannelSuppression.channel, ChannelSuppression.address)
@@ -173,7 +176,7 @@ def _digest_suppressions(scope: Scope) -> None:
         if (row.channel, digest) in taken:  # the same address in another spelling: one digest suffices
             db.session.delete(row)
         else:
-            row.address = digest
+            row.address, row.reason = digest, _fit(scope.own.text(row.reason), ChannelSuppression.reason)
             taken.add((row.channel, digest))
     db.session.flush()
 
@@ -200,6 +203,9 @@ def _erase_store_wide(scope: Scope) -> None:
             NotificationEvent.notification_id.in_(select(Notification.id).where(others)), wide, search=True)
     _redact(SandboxMessage, (SandboxMessage.recipient, SandboxMessage.subject, SandboxMessage.body),
             SandboxMessage.store_id == scope.store_id, wide, search=True)
+    # Another address's bounce may quote theirs (a forwarding alias).
+    _redact(ChannelSuppression, (ChannelSuppression.reason,), ChannelSuppression.store_id == scope.store_id, wide,
+            search=True, text=lambda reason: _fit(wide.text(reason), ChannelSuppression.reason))
 
 
 def _about_customer(scope: Scope):
@@ -211,15 +217,22 @@ def _about_customer(scope: Scope):
                AuditEntry.target.in_(orders), AuditEntry.target.in_(notifications))
 
 
-def _redact(model, columns: Iterable, where, redactor: Redactor, *, search: bool = False, json=None) -> int:
+def _redact(model, columns: Iterable, where, redactor: Redactor, *, search: bool = False, json=None,
+            text=None) -> int:
     """Redact the columns of the rows matching `where`; with `search`, only rows whose text may mention
     the customer are read (the store-wide tables are large, the customer's own rows are not)."""
     columns = list(columns)
     if search:
         where = where & mentioning_any(columns, redactor.needles())
     rows = db.session.execute(select(model.id, *columns).where(where)).all()
-    transforms = {c.key: (json or redactor.json) if _is_json(c) else redactor.text for c in columns}
+    transforms = {c.key: (json or redactor.json) if _is_json(c) else (text or redactor.text) for c in columns}
     return update_changed(model, transforms, rows)
+
+
+def _fit(value: str | None, column) -> str | None:
+    """The marker is longer than a short name part ("Bob"): a bounded column keeps its bound."""
+    length = getattr(column.type, "length", None)
+    return value[:length] if value and length else value
 
 
 def _is_json(column) -> bool:

@@ -3,8 +3,9 @@ and carriers' shipping updates. They go through the store's routing (notificatio
 not the Customer Notifications rules, in the transaction of the event that caused them.
 
 Each is keyed by its order and what happened (payment events by the source's transaction id, else
-by how often the order had that payment status before; shipping updates by shipment and carrier
-status), so the same news told twice, by a retried webhook or by two topics, reaches the customer once.
+by how often the order had that payment status before; shipping updates by carrier status and the
+shipment, else the order's current spell in its status), so the same news told twice, by a retried
+webhook or by two topics, reaches the customer once.
 """
 from __future__ import annotations
 
@@ -58,10 +59,15 @@ def message_data(event: NormalizedEvent, order: Order) -> dict:
 
 
 def message_key(event: NormalizedEvent, order: Order, occurrence: int) -> str:
+    """`occurrence`: how often the order had entered the event's status before this event; for a
+    shipping update, before the order's current spell in that status (shipping_occurrence)."""
     if event.shipment is not None:
-        # One update per shipment and carrier status: carriers repeat "in transit" at every hub.
-        shipment = event.shipment.reference or f"at-{int(event.occurred_at.timestamp())}"
-        return f"{order.id}:shipping:{shipment}:{event.shipment.status}"
+        # One update per shipment and carrier status: carriers repeat "in transit" at every hub. Without
+        # a shipment id, one per carrier status while the order stays in its status (a scan's time
+        # would make every repeated scan news); an order shipped again is news again.
+        if event.shipment.reference:
+            return f"{order.id}:shipping:{event.shipment.reference}:{event.shipment.status}"
+        return f"{order.id}:shipping-{event.status}:{occurrence}:{event.shipment.status}"
     if event.payment is not None and event.payment.reference:  # the same transaction told twice is one
         return f"{order.id}:{event.kind}:{event.status}:{event.payment.reference}"
     return f"{order.id}:{event.kind}:{event.status}:{occurrence}"
@@ -75,6 +81,8 @@ def plan_event_messages(store: Store, event: NormalizedEvent, order: Order, cust
     if msg_type is None or (event.kind in (PAYMENT, REFUND) and _repeats_last_report(event, order, change)):
         return []
     customer = customer or order.customer  # payment transactions and carrier scans name no customer
+    if event.shipment is not None:
+        occurrence = shipping_occurrence(occurrence, change)
     key = message_key(event, order, occurrence)
     if already_sent(store.id, customer, key):
         return []  # told by another topic or an earlier delivery
@@ -84,6 +92,13 @@ def plan_event_messages(store: Store, event: NormalizedEvent, order: Order, cust
     return plan_routed_message(store, customer, msg_type, key=key, source=event.source, order=order,
                                data=message_data(event, order), status_change=change,
                                reason=f"{vocabulary.source_label(event.source)} · {name} ({event.topic})")
+
+
+def shipping_occurrence(occurrence: int, change: OrderStatusChange | None) -> int:
+    """Which spell of the order in the event's status a scan belongs to. `occurrence` counts the times
+    the order entered the status before this event: a scan that moved the order there starts spell
+    `occurrence`; a scan of the status the order already has (no change) belongs to the spell before."""
+    return occurrence if change is not None else max(occurrence - 1, 0)
 
 
 def _repeats_last_report(event: NormalizedEvent, order: Order, change: OrderStatusChange | None) -> bool:

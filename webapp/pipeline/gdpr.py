@@ -30,7 +30,7 @@ from webapp.timeutil import utcnow
 log = logging.getLogger(__name__)
 JOBS = {gdpr.EXPORT: "jobs.gdpr.run_export", gdpr.ERASURE: "jobs.gdpr.run_erasure"}
 JOB_QUEUE = "transactional"
-JOB_OPTIONS = {"job_timeout": 600, "result_ttl": 0, "failure_ttl": 7 * 86400}
+JOB_OPTIONS = {"job_timeout": int(gdpr.JOB_TIMEOUT.total_seconds()), "result_ttl": 0, "failure_ttl": 7 * 86400}
 MAX_REASON = 500
 QUEUE_DOWN = "The job queue did not answer, so the request was not started. Please ask again in a moment."
 
@@ -55,10 +55,17 @@ def _request(store: Store, customer: Customer, kind: str, user: User | None, rea
         raise gdpr.GdprError("No such customer in this store.")
     if kind == gdpr.EXPORT and customer.erased_at is not None:
         raise gdpr.GdprError("This customer's data was erased: there is nothing left to export.")
-    request = gdpr.new_request(customer, kind, f"staff:{user.id}" if user else "api")
+    # Asking again for a request whose job was lost (its worker died) runs that request, rather than
+    # leaving it "running" for ever beside a new one.
+    now = utcnow()
+    request = gdpr.stale_open_request(customer, kind, now)
+    resumed = request is not None and gdpr.requeue(request, now)
+    if not resumed:
+        request = gdpr.new_request(customer, kind, f"staff:{user.id}" if user else "api")
     db.session.flush()
     record(store.id, user.id if user else None, f"customer.{kind}_requested", f"Customer #{customer.id}",
-           new={"request": request.id, "by": "staff" if user else "api"}, reason=reason)
+           new={"request": request.id, "by": "staff" if user else "api", **({"resumed": True} if resumed else {})},
+           reason=reason)
     db.session.commit()
     _enqueue(request)
     return request
