@@ -35,7 +35,9 @@ from flask import current_app, has_app_context
 from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
 
+import jobs.deliver  # noqa: F401 - imported now, not by the first job (see AppWorker.__init__)
 from jobs.appcontext import runtime_settings, worker_app
+from webapp.channels.providers.registry import providers
 from webapp.dispatch.queueing import WORKER_QUEUES
 from webapp.pipeline.sweep import sweep
 
@@ -77,6 +79,9 @@ class AppWorker(SimpleWorker):
         kwargs["maintenance_interval"] = interval
         kwargs["worker_ttl"] = interval + 16
         super().__init__(*args, **kwargs)
+        # Load every provider plug-in now (about 0.5 s: their SDKs), not in the first delivery, where
+        # it made the first critical messages after a worker start wait (bench/pipeline.py).
+        providers()
         self.sweep_interval = interval
         self._sweeper_stop = threading.Event()
         self._sweeper_running = False
