@@ -235,3 +235,18 @@ def test_unsubscribe_from_all_marketing_includes_push(store, client):
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)[1].decode()
     client.post(f"/{url}", data={"csrf_token": token, "action": "unsubscribe_all"})
     assert consents_of(customer.id) == dict.fromkeys(("email", "push", "sms", "whatsapp"), "opted_out")
+
+
+def test_the_preference_link_cannot_opt_a_phone_in_but_can_opt_it_out(store, client):
+    """The link proves the mailbox, not the phone: a forwarded link must not sign someone up for texts."""
+    customer = make_customer(store)
+    url = links.unsubscribe_links(store.id, customer.id)["preferences"].split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{url}")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)[1].decode()
+    assert re.search(rb'value="sms"[^>]*disabled', page.data)
+    client.post(f"/{url}", data={"csrf_token": token, "action": "save", "channel": ["email", "sms"]})
+    assert consents_of(customer.id) == {"email": "opted_in"}
+    set_consent(customer, "sms", "opted_in", "sms_keyword")
+    db.session.commit()
+    client.post(f"/{url}", data={"csrf_token": token, "action": "save", "channel": ["email"]})
+    assert consents_of(customer.id) == {"email": "opted_in", "sms": "opted_out"}

@@ -13,6 +13,9 @@ from webapp.consent.vocabulary import CONSENT_CHANNELS, OPTED_IN, OPTED_OUT, TOP
 from webapp.customers.models import Customer, CustomerDevice
 from webapp.extensions import db
 
+# Channels the preference centre may opt in to (see save_preferences).
+LINK_OPT_IN_CHANNELS = frozenset({"email"})
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -57,13 +60,19 @@ def unsubscribe(customer: Customer, channel: str, evidence: Evidence, source: st
 def save_preferences(customer: Customer, wanted_channels: set[str], wanted_topics: set[str],
                      evidence: Evidence) -> bool:
     """The preference centre's form: channels ticked are opted in (with the evidence), unticked opted
-    out; unticked topics are muted. Returns whether anything changed."""
+    out; unticked topics are muted. Returns whether anything changed.
+
+    The link arrived by email, which proves the shopper reads that mailbox, not that the phone is
+    theirs (a forwarded link would do): so from here email may be opted in, and every channel opted
+    out, but texts and push are opted in only where the shopper proves the device (START, checkout)."""
     current = consents_of(customer.id)
     changed = False
     for channel in reachable_channels(customer):
         status = OPTED_IN if channel in wanted_channels else OPTED_OUT
         if current.get(channel) == status or (status == OPTED_OUT and channel not in current):
             continue  # unticked and never asked stays never asked: not ticking is not an opt-out request
+        if status == OPTED_IN and channel not in LINK_OPT_IN_CHANNELS:
+            continue
         changed |= set_consent(customer, channel, status, "preference_centre", actor="customer", ip=evidence.ip,
                                user_agent=evidence.user_agent)
     muted = sorted(set(TOPICS) - wanted_topics)

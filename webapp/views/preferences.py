@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 
 from webapp.consent import links
-from webapp.consent.preferences import Evidence, customer_for, reachable_channels, save_preferences, unsubscribe
+from webapp.consent.preferences import (
+    LINK_OPT_IN_CHANNELS,
+    Evidence,
+    customer_for,
+    reachable_channels,
+    save_preferences,
+    unsubscribe,
+)
 from webapp.consent.state import consents_of
 from webapp.consent.vocabulary import OPTED_IN, TOPICS, channel_label
 from webapp.extensions import csrf
@@ -55,7 +62,9 @@ def preference_centre(token: str):
                              _evidence())
         saved = True
     consent = consents_of(customer.id)
-    channels = [(c, channel_label(c), consent.get(c) == OPTED_IN) for c in reachable_channels(customer)]
+    # (code, label, ticked, may be ticked here): texts and push are opted in where the device is proven.
+    channels = [(c, channel_label(c), consent.get(c) == OPTED_IN,
+                 c in LINK_OPT_IN_CHANNELS or consent.get(c) == OPTED_IN) for c in reachable_channels(customer)]
     topics = [(code, label, code not in (customer.muted_topics or ())) for code, label in TOPICS.items()]
     return render_template("preferences/centre.html", store=store, channels=channels, topics=topics, saved=saved)
 
