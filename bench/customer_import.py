@@ -32,7 +32,6 @@ from webapp.extensions import db  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Customer import"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "notifyhub_bench_customers"
 COLUMNS = ["email", "phone", "name", "locale", "tags", "email_consent", "sms_consent"]
 
@@ -49,22 +48,12 @@ def generate(rows: int, seed: int = 16, surname: str = "") -> bytes:
 
 def databases(tmp: Path) -> list[tuple[str, str, object]]:
     found = [("SQLite (file)", f"sqlite:///{tmp / 'customers.sqlite3'}", None)]
-    try:
-        import psycopg
-
-        conninfo = DEFAULT_PG.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
-            version = conn.execute("SHOW server_version").fetchone()[0]
-    except Exception as error:
-        print(f"PostgreSQL not reachable ({error.__class__.__name__}); SQLite only", file=sys.stderr)
+    postgres = machine.local_postgres_schema(PG_SCHEMA)
+    if postgres is None:
+        print("PostgreSQL not reachable; SQLite only", file=sys.stderr)
         return found
-
-    def drop_schema() -> None:  # ours alone: nobody else's tables live in it
-        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-
-    found.append((f"PostgreSQL {version.split()[0]}", f"{DEFAULT_PG}?options=-csearch_path%3D{PG_SCHEMA}", drop_schema))
+    url, version, drop_schema = postgres
+    found.append((f"PostgreSQL {version}", url, drop_schema))
     return found
 
 

@@ -56,3 +56,29 @@ def write_section(path, heading: str, section: str) -> None:
         analysis = text.find("\n## Analysis")
         text = (text[:analysis + 1] + section + text[analysis:]) if analysis >= 0 else text + "\n" + section
     path.write_text(text)
+
+
+LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def local_postgres_schema(schema: str):
+    """(SQLAlchemy URL with search_path set to `schema`, server version, drop) for the machine's
+    PostgreSQL, the schema created; None when it is not reachable. The schema is the benchmark's
+    alone, so dropping it touches nobody else's tables."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    conninfo = LOCAL_PG.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+    except psycopg.Error:
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    return f"{LOCAL_PG}?options=-csearch_path%3D{schema}", version, drop

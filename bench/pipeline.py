@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import fake_provider  # noqa: E402
-from bench.machine import default_redis_url, describe  # noqa: E402
+from bench.machine import default_redis_url, describe, local_postgres_schema  # noqa: E402
 from bench.rq_noop import measure  # noqa: E402
 from jobs.deliver import deliver_notifications  # noqa: E402
 from jobs.maintenance import noop  # noqa: E402
@@ -63,7 +63,6 @@ from webapp.notifications.rule_store import load_rules, save_rules  # noqa: E402
 from webapp.notifications.rules import RuleKey, RuleState  # noqa: E402
 from webapp.orders.models import Order  # noqa: E402
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "notifyhub_bench"
 FIXTURE = ROOT / "tests" / "fixtures" / "shopify" / "order.json"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -388,23 +387,12 @@ def choose_database(url: str | None, tmp: Path) -> tuple[str, str, Callable[[], 
         if not url.startswith("sqlite") and host not in LOCAL_HOSTS:
             raise SystemExit(f"refusing to wipe a database on {host}: only local databases are allowed")
         return url, _redact(url), None
-    try:
-        import psycopg
-
-        conninfo = DEFAULT_PG.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
-            version = conn.execute("SHOW server_version").fetchone()[0]
-    except Exception as error:
-        print(f"PostgreSQL not reachable ({error.__class__.__name__}); using SQLite", file=sys.stderr)
+    found = local_postgres_schema(PG_SCHEMA)
+    if found is None:
+        print("PostgreSQL not reachable; using SQLite", file=sys.stderr)
         return f"sqlite:///{tmp / 'bench.sqlite3'}", "SQLite file (PostgreSQL was not reachable)", lambda: None
-
-    def drop_schema() -> None:
-        with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-
-    return (f"{DEFAULT_PG}?options=-csearch_path%3D{PG_SCHEMA}",
-            f"PostgreSQL {version.split()[0]} at 127.0.0.1:5432, schema {PG_SCHEMA}", drop_schema)
+    url, version, drop_schema = found
+    return url, f"PostgreSQL {version} at 127.0.0.1:5432, schema {PG_SCHEMA}", drop_schema
 
 
 def _redact(url: str) -> str:
