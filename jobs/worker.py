@@ -48,6 +48,14 @@ log = logging.getLogger(__name__)
 _dies_with_parent = False
 
 
+def load_providers() -> None:
+    """Load every provider plug-in before the first job (about 0.5 s: their SDKs), not inside the
+    first delivery, where it made the first critical messages after a worker start wait
+    (bench/pipeline.py). Called after the scheduler is forked: loaded before, a killed worker's
+    scheduler sometimes failed to release its locks (tests/faults/test_worker_kills.py)."""
+    providers()
+
+
 def forked_children_die_with_this_process() -> None:
     """From now on a child forked by this process gets SIGTERM when this process dies (Linux's
     PR_SET_PDEATHSIG; elsewhere nothing changes)."""
@@ -79,14 +87,13 @@ class AppWorker(SimpleWorker):
         kwargs["maintenance_interval"] = interval
         kwargs["worker_ttl"] = interval + 16
         super().__init__(*args, **kwargs)
-        # Load every provider plug-in now (about 0.5 s: their SDKs), not in the first delivery, where
-        # it made the first critical messages after a worker start wait (bench/pipeline.py).
-        providers()
         self.sweep_interval = interval
         self._sweeper_stop = threading.Event()
         self._sweeper_running = False
 
     def work(self, burst: bool = False, *args, **kwargs):
+        if not kwargs.get("with_scheduler"):
+            load_providers()
         sweeper = None
         if not burst:  # a burst run (tests, one-off drains) ends before a timer would matter
             sweeper = threading.Thread(target=self._sweep_forever, name="outbox-sweeper", daemon=True)
@@ -101,7 +108,9 @@ class AppWorker(SimpleWorker):
 
     def _start_scheduler(self, *args, **kwargs):
         forked_children_die_with_this_process()  # the scheduler is the only child this worker forks
-        return super()._start_scheduler(*args, **kwargs)
+        started = super()._start_scheduler(*args, **kwargs)
+        load_providers()  # after the fork: the scheduler child needs none of it
+        return started
 
     def _sweep_forever(self) -> None:
         while not self._sweeper_stop.wait(self.sweep_interval):
