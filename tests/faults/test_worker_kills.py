@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import redis
+from sqlalchemy import select
 
 from tests.faults.harness import (
     assert_every_message_delivered_once,
@@ -17,6 +18,8 @@ from tests.faults.harness import (
     statuses,
 )
 from tests.workers import WorkerProcess, wait_for
+from webapp.dispatch.models import Notification
+from webapp.extensions import db
 
 ORDERS = 100  # 200 messages: an email and an SMS each
 KILL_AFTER = (40, 90, 140)  # delivered messages at which the running worker is killed
@@ -35,7 +38,10 @@ def test_three_sigkills_during_a_200_message_run(app, client, own_redis, cancell
     assert len(provider.accepted) < 2 * ORDERS, "the run should not have finished before the last kill"
     last = WorkerProcess(app, own_redis.url, tmp_path / "worker-last.log")
     try:
-        wait_for(lambda: len(provider.accepted) == 2 * ORDERS and _settled(), 120, "every message to be sent")
+        try:
+            wait_for(lambda: len(provider.accepted) == 2 * ORDERS and _settled(), 120, "every message to be sent")
+        except AssertionError as timeout:
+            raise AssertionError(f"{timeout}: {len(provider.accepted)} accepted; {_unsent()}") from None
     finally:
         last.stop()
     assert_every_message_delivered_once(provider, 2 * ORDERS)
@@ -45,6 +51,14 @@ def test_three_sigkills_during_a_200_message_run(app, client, own_redis, cancell
 
 def _settled() -> bool:
     return set(statuses()) == {"sent"}
+
+
+def _unsent() -> str:
+    """What the rows not yet sent are doing, for the failure message."""
+    db.session.expire_all()
+    rows = db.session.execute(select(Notification.id, Notification.status, Notification.error, Notification.job_id)
+                              .where(Notification.status != "sent").limit(10)).all()
+    return "; ".join(f"#{row.id} {row.status} {row.error or ''} job={row.job_id}" for row in rows)
 
 
 def _children(pid: int) -> list[int]:

@@ -2,10 +2,14 @@
 and takes Redis and the database away around it)."""
 from datetime import timedelta
 
+from rq.registry import ScheduledJobRegistry
+
 from tests.runtime import settings_of
 from webapp.dispatch.models import Notification
+from webapp.dispatch.queueing import DELIVER_JOB, queue
 from webapp.dispatch.recovery import sweep_notifications
 from webapp.extensions import db
+from webapp.redis_conn import get_redis
 from webapp.timeutil import utcnow
 
 
@@ -24,3 +28,31 @@ def test_the_sweep_never_takes_a_row_whose_lease_is_live_however_old_the_claim(a
     db.session.expire_all()
     assert db.session.get(Notification, rows["live"].id).status == "sending"
     assert db.session.get(Notification, rows["expired"].id).status == "pending"
+
+
+def test_a_retry_whose_scheduled_job_no_scheduler_moved_is_enqueued_again(app, store):
+    """A retry is a scheduled job; with no scheduler running it would wait forever. Due a while ago
+    it counts as lost; due in the future, or only just due, it is left alone."""
+    settings = settings_of(app)
+    long_ago = utcnow() - timedelta(minutes=10)
+    rows = {}
+    for name in ("overdue", "future"):
+        rows[name] = Notification(store_id=store.id, source="api", message_type="order.ready", channel="email",
+                                  priority="transactional", recipient=f"{name}@b.test", body="b", status="retrying",
+                                  idempotency_key=f"retry-{name}", queued_at=long_ago)
+        db.session.add(rows[name])
+    db.session.commit()
+    q = queue("transactional")
+    overdue = q.enqueue_in(timedelta(seconds=60), DELIVER_JOB, [rows["overdue"].id])
+    future = q.enqueue_in(timedelta(minutes=30), DELIVER_JOB, [rows["future"].id])
+    registry = ScheduledJobRegistry(q.name, connection=get_redis())
+    # Push the first one's due time into the past, as if no scheduler had been running since.
+    get_redis().zadd(registry.key, {overdue.id: (utcnow() - timedelta(seconds=settings.sweep_requeue_after + 5))
+                                    .timestamp()})
+    rows["overdue"].job_id, rows["future"].job_id = overdue.id, future.id
+    db.session.commit()
+
+    assert sweep_notifications(settings) == 1
+    db.session.expire_all()
+    assert db.session.get(Notification, rows["overdue"].id).job_id != overdue.id
+    assert db.session.get(Notification, rows["future"].id).job_id == future.id

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import redis
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import and_, or_, select, update
 
 from webapp.dispatch import models as m
@@ -45,7 +46,8 @@ def sweep_notifications(settings: RuntimeSettings) -> int:
     if not rows:
         return 0
     try:
-        alive = _live_jobs({row.job_id for row in rows if row.job_id and row.status != m.SENDING})
+        alive = _live_jobs({row.job_id for row in rows if row.job_id and row.status != m.SENDING},
+                           overdue_after=settings.sweep_requeue_after)
     except (redis.ConnectionError, redis.TimeoutError):
         return 0  # Redis is still away; try again at the next sweep
     by_priority: dict[str, list[int]] = defaultdict(list)
@@ -79,13 +81,24 @@ def _take(row, now) -> bool:
     ).rowcount == 1
 
 
-def _live_jobs(job_ids: set[str]) -> set[str]:
+def _live_jobs(job_ids: set[str], overdue_after: float) -> set[str]:
     """Jobs still waiting to run. A started job does not count: if its worker is alive it will
     find the rows already claimed by the re-enqueued job (or vice versa), and if it died (its
-    worker key can outlive it by minutes) its rows must not wait for it."""
+    worker key can outlive it by minutes) its rows must not wait for it. Nor does a scheduled job
+    overdue by more than `overdue_after` seconds: no scheduler is running to move it (every worker
+    started without one, or the one there was died), and a retry must not wait for one forever."""
     if not job_ids:
         return set()
     ids = sorted(job_ids)
-    jobs = Job.fetch_many(ids, connection=get_redis())
-    return {job_id for job_id, job in zip(ids, jobs, strict=True)
-            if job is not None and job.get_status(refresh=False) in WAITING_STATUSES}
+    conn = get_redis()
+    jobs = Job.fetch_many(ids, connection=conn)
+    waiting = {job_id: job for job_id, job in zip(ids, jobs, strict=True)
+               if job is not None and job.get_status(refresh=False) in WAITING_STATUSES}
+    now = utcnow().timestamp()
+    for job_id, job in list(waiting.items()):
+        if job.get_status(refresh=False) != JobStatus.SCHEDULED:
+            continue
+        due = conn.zscore(ScheduledJobRegistry(job.origin, connection=conn).key, job_id)
+        if due is not None and now - due > overdue_after:
+            del waiting[job_id]
+    return set(waiting)
