@@ -1,0 +1,1 @@
+"""Campaigns: segments of the live customer list, and bulk sends to them."""
