@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.views import (
         api_customers,  # noqa: F401 - adds the /api/v1/customers routes to api.bp
         api_messages,  # noqa: F401 - adds POST /api/v1/messages to api.bp
+        api_segments,  # noqa: F401 - adds the /api/v1/segments routes to api.bp
         api_templates,  # noqa: F401 - adds the /api/v1/templates routes to api.bp
     )
 

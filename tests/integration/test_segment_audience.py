@@ -3,7 +3,7 @@ counted, with the channel's consent rule and suppressions on top."""
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tests.conftest import make_store
+from tests.factories import make_store
 from webapp.campaigns.audience import members, reach
 from webapp.campaigns.segment_rules import parse
 from webapp.consent.state import set_consent
