@@ -46,17 +46,6 @@ def generate(rows: int, seed: int = 16, surname: str = "") -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def databases(tmp: Path) -> list[tuple[str, str, object]]:
-    found = [("SQLite (file)", f"sqlite:///{tmp / 'customers.sqlite3'}", None)]
-    postgres = machine.local_postgres_schema(PG_SCHEMA)
-    if postgres is None:
-        print("PostgreSQL not reachable; SQLite only", file=sys.stderr)
-        return found
-    url, version, drop_schema = postgres
-    found.append((f"PostgreSQL {version}", url, drop_schema))
-    return found
-
-
 def one_import(store_id: int, user_id: None, data: bytes) -> tuple[float, float, object]:
     started = time.perf_counter()
     row = import_store.create_import(store_id, user_id, "bench.csv", data)
@@ -99,7 +88,7 @@ def main(argv=None) -> int:
     files = [("first import (all new)", data), ("a changed file (all updates)", generate(args.rows, 61, " Jr"))]
     table = []
     with tempfile.TemporaryDirectory(prefix="notifyhub-customers-") as tmp:
-        for label, url, teardown in databases(Path(tmp)):
+        for label, url, teardown in machine.databases(tmp, PG_SCHEMA):
             try:
                 table += measure(label, url, files, args.rows)
             finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,3 +83,15 @@ def local_postgres_schema(schema: str):
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
     return f"{LOCAL_PG}?options=-csearch_path%3D{schema}", version, drop
+
+
+def databases(tmp, schema: str) -> list[tuple[str, str, object]]:
+    """(label, URL, teardown) of a SQLite file in `tmp`, and of the local PostgreSQL in `schema`
+    when it answers: the databases a benchmark measures on."""
+    found = [("SQLite (file)", f"sqlite:///{tmp}/{schema}.sqlite3", None)]
+    postgres = local_postgres_schema(schema)
+    if postgres is None:
+        print("PostgreSQL not reachable; SQLite only", file=sys.stderr)
+        return found
+    url, version, drop_schema = postgres
+    return [*found, (f"PostgreSQL {version}", url, drop_schema)]
