@@ -104,10 +104,7 @@ def main(argv=None) -> int:
              "transaction: the bulk upsert (IN lists of 1,000, inserts with RETURNING for the new ids, updates by",
              "primary key), the consent rows and events. On PostgreSQL the new customers' inserts cost most: the",
              "driver parses each 1,000-row INSERT … RETURNING client-side.", ""]
-    section = "\n".join(lines)
-    print(section)
-    if args.results != "-":
-        machine.write_section(Path(args.results), HEADING, section)
+    machine.publish(args.results, HEADING, lines)
     return 0
 
 

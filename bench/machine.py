@@ -95,3 +95,11 @@ def databases(tmp, schema: str) -> list[tuple[str, str, object]]:
         return found
     url, version, drop_schema = postgres
     return [*found, (f"PostgreSQL {version}", url, drop_schema)]
+
+
+def publish(results: str, heading: str, lines: list[str]) -> None:
+    """Print a benchmark's section and write it into the RESULTS.md at `results` ('-': nowhere)."""
+    section = "\n".join(lines)
+    print(section)
+    if results != "-":
+        write_section(Path(results), heading, section)

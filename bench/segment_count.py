@@ -101,10 +101,7 @@ def main(argv=None) -> int:
              "once). Best of three. Under 3 s for 100,000 is fine for a send's start; the editor's live count",
              "wants less (a count by SQL for rules that need no Python, next).", "",
              "| Database | Segment | Matched | Reachable | Seconds |", "|---|---|---:|---:|---:|", *table, ""]
-    section = "\n".join(lines)
-    print(section)
-    if args.results != "-":
-        machine.write_section(Path(args.results), HEADING, section)
+    machine.publish(args.results, HEADING, lines)
     return 0
 
 

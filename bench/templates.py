@@ -69,10 +69,7 @@ def main(argv=None) -> int:
     lines += [f"| {name} | {value:.1f} |" for name, value in rows]
     lines += ["", "Targets: SMS under 30 µs, email under 150 µs when cached. The compile and the layout rebuild",
               "happen once per template version and branding (both are cached), never per message.", ""]
-    section = "\n".join(lines)
-    print(section)
-    if args.results != "-":
-        machine.write_section(Path(args.results), HEADING, section)
+    machine.publish(args.results, HEADING, lines)
     return 0
 
 

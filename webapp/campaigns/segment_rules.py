@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 MATCHES = ("all", "any")
@@ -134,7 +134,7 @@ def _moment(value: object, name: str) -> datetime:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{name} needs a date (YYYY-MM-DD) or an ISO 8601 time, not {value!r}") from None
-    if isinstance(moment, date) and moment.tzinfo is None:
+    if moment.tzinfo is None:  # a date alone, or a time without its zone: UTC
         moment = moment.replace(tzinfo=UTC)
     return moment
 
@@ -156,9 +156,9 @@ def as_json(match: str, conditions: list[Condition]) -> dict:
 
 def matches(match: str, conditions: list[Condition], profile: Profile) -> bool:
     """Whether the profile is in the segment. No conditions: every customer."""
-    results = (_holds(condition, profile) for condition in conditions)
     if not conditions:
         return True
+    results = (_holds(condition, profile) for condition in conditions)
     return all(results) if match == "all" else any(results)
 
 
