@@ -15,9 +15,12 @@ def parse_hhmm(value: str | None) -> time | None:
 
 
 def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
-    for candidate in (name, fallback, "UTC"):
+    """The named zone, else the fallback's (a customer without one takes the store's), else UTC."""
+    for candidate in (name, fallback):
+        if not candidate:
+            continue
         try:
-            return ZoneInfo(candidate) if candidate else ZoneInfo("UTC")
+            return ZoneInfo(candidate)
         except (ZoneInfoNotFoundError, ValueError):
             continue
     return ZoneInfo("UTC")

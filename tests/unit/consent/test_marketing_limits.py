@@ -59,3 +59,11 @@ def test_the_frequency_cap_names_the_count_that_holds():
     assert cap_reason(1, 3, 5, 3) == "frequency cap: 3 this week"
     assert cap_reason(2, 2, 3, 3) is None
     assert cap_reason(9, 9, None, None) is None
+
+
+def test_a_customer_without_a_timezone_takes_the_stores():
+    # Quiet hours of a customer with no zone of their own are the store's, not UTC's.
+    assert zone(None, "America/New_York").key == "America/New_York"
+    assert zone("", "Europe/Paris").key == "Europe/Paris"
+    assert zone("Not/AZone", "Europe/Paris").key == "Europe/Paris"
+    assert zone(None, "Nowhere/Else").key == "UTC"
