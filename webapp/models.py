@@ -1,7 +1,7 @@
 """Imports every model module so Alembic and create_all() see the whole schema."""
 from webapp.accounts.models import Store, User  # noqa: F401
 from webapp.audit.models import AuditEntry  # noqa: F401
-from webapp.campaigns.models import Segment  # noqa: F401
+from webapp.campaigns.models import Campaign, CampaignRecipient, Segment  # noqa: F401
 from webapp.channels.models import ProviderConfig, SandboxMessage  # noqa: F401
 from webapp.consent.models import (  # noqa: F401
     ChannelSuppression,

@@ -1,7 +1,13 @@
 """Campaign (marketing) messages go through a provider's batch API when it has one; transactional
-ones never do; what a batch leaves unsent carries on from the next provider."""
+ones never do; what a batch leaves unsent carries on from the next provider. Personalised campaign
+email (each recipient's name and unsubscribe links) goes as one request per template, and each
+recipient receives exactly its own row."""
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from tests.fakes.mailgun import MAILGUN_DOMAIN, MAILGUN_KEY, FakeMailgun
+from tests.fakes.providers import SENDGRID_KEY, FakeSendGrid
 from tests.pipeline import run_worker
 from webapp.channels.accounts import configure_provider
 from webapp.channels.providers.base import (
@@ -11,6 +17,7 @@ from webapp.channels.providers.base import (
     ProviderSpec,
     SendResult,
 )
+from webapp.channels.providers.batching import forward
 from webapp.channels.providers.registry import providers
 from webapp.dispatch.models import Notification
 from webapp.dispatch.queueing import enqueue_ids
@@ -138,3 +145,146 @@ def test_messages_of_their_own_go_one_by_one_where_the_batch_keeps_its_deadline_
     # The three unique ones singly; the fourth has no twin left in its chunk either.
     assert [kind for kind, _ in batcher.calls] == ["send"] * 4
     assert [status for status, *_ in statuses(ids)] == ["sent"] * 4
+
+
+# --- personalised campaign email through SendGrid and Mailgun ----------------------------------------
+
+NAME, LINK = "[[nh:name]]", "[[nh:unsubscribe]]"
+SUBJECT = f"{NAME}, our spring sale starts now"
+BODY = (f"<p>Hi {NAME},</p><p>All week: 20% off everything.</p>"
+        f"<p><a href=\"{LINK}\">Unsubscribe</a></p>")
+TEXT = f"Hi {NAME},\nAll week: 20% off everything.\nUnsubscribe: {LINK}"
+HEADERS = {"List-Unsubscribe": f"<{LINK}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+PEOPLE = ["Ada", "Al", "Bea", "Cy", "Dee"]  # "Al" also occurs in the shared text ("All week")
+
+
+@pytest.fixture
+def sendgrid():
+    fake = FakeSendGrid()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def mailgun():
+    fake = FakeMailgun()
+    yield fake
+    fake.close()
+
+
+def use_sendgrid(store, fake):
+    configure_provider(store.id, "email", "sendgrid", {"api_key": SENDGRID_KEY, "from_email": "news@acme.test"},
+                       base_url=fake.url)
+
+
+def use_mailgun(store, fake):
+    configure_provider(store.id, "email", "mailgun", {"domain": MAILGUN_DOMAIN, "api_key": MAILGUN_KEY,
+                                                      "from_email": "news@acme.test"}, base_url=fake.url)
+
+
+def campaign_rows(store, names, headers=HEADERS, values_of=None, campaign="spring") -> list[int]:
+    """Rows as the campaign renderer stores them: each the rendering filled with its recipient's
+    values (the final content, as sent by providers without a batch API), and those values."""
+    rows = []
+    for n, name in enumerate(names):
+        values = {NAME: name, LINK: f"https://hub.example/u/{store.id}/{n}-t{n * 7919:x}"}
+        rows.append(Notification(
+            store_id=store.id, source="api", message_type="campaign.spring", channel="email", priority="marketing",
+            recipient=f"customer{n}@example.com", subject=forward(SUBJECT, values),
+            body=forward(BODY, values), body_text=forward(TEXT, values),
+            headers={k: forward(v, values) for k, v in headers.items()} if headers is not None else None,
+            substitutions=values_of(n, values) if values_of else values, idempotency_key=f"{campaign}-{n}"))
+    db.session.add_all(rows)
+    db.session.commit()
+    ids = [row.id for row in rows]
+    enqueue_ids("marketing", ids)
+    return ids
+
+
+def rows_of(ids) -> list[Notification]:
+    db.session.expire_all()
+    return list(db.session.query(Notification).filter(Notification.id.in_(ids)).order_by(Notification.id))
+
+
+def assert_each_recipient_got_its_row(deliveries, rows, id_of):
+    assert sorted(d["to"] for d in deliveries) == sorted(row.recipient for row in rows)
+    by_address = {d["to"]: d for d in deliveries}
+    for row in rows:
+        got = by_address[row.recipient]
+        assert (got["subject"], got["html"], got["text"]) == (row.subject, row.body, row.body_text)
+        assert {k: v for k, v in got["headers"].items() if k.startswith("List-")} == (row.headers or {})
+        assert id_of(got) == str(row.id)
+
+
+def test_personalised_campaign_rows_go_to_sendgrid_in_one_request_each_getting_its_own_mail(app, store, sendgrid):
+    use_sendgrid(store, sendgrid)
+    ids = campaign_rows(store, PEOPLE)
+    run_worker()
+
+    [mail] = sendgrid.mails
+    assert len(mail["personalizations"]) == 5
+    assert mail["subject"] == SUBJECT and NAME in mail["content"][1]["value"]  # the rendering, sent once
+    assert mail["headers"] == {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}  # the same for all
+    rows = rows_of(ids)
+    assert_each_recipient_got_its_row(sendgrid.deliveries, rows, lambda got: got["custom_args"]["notification_id"])
+    assert {(row.status, row.provider, row.provider_message_id) for row in rows} == {("sent", "sendgrid", "sg-1")}
+
+
+def test_a_row_whose_values_cannot_be_put_back_goes_alone_as_it_is(app, store, sendgrid):
+    use_sendgrid(store, sendgrid)
+    # A customer whose name is token text, and a row whose values are not the ones in its content.
+    ids = campaign_rows(store, [*PEOPLE[:3], "[[nh:unsubscribe]]", "Eve"],
+                        values_of=lambda n, values: {NAME: "Zed", LINK: values[LINK]} if n == 4 else values)
+    run_worker()
+
+    shared, *alone = sorted(sendgrid.mails, key=lambda mail: -len(mail["personalizations"]))
+    assert len(shared["personalizations"]) == 3 and [len(mail["personalizations"]) for mail in alone] == [1, 1]
+    assert all("substitutions" not in mail["personalizations"][0] for mail in alone)
+    rows = rows_of(ids)
+    assert_each_recipient_got_its_row(sendgrid.deliveries, rows, lambda got: got["custom_args"]["notification_id"])
+    assert {row.status for row in rows} == {"sent"}
+
+
+def test_mailgun_sends_a_campaign_with_a_link_per_recipient_header_one_request_each(app, store, mailgun):
+    # Mailgun documents recipient variables in the subject and body, not in h: headers.
+    use_mailgun(store, mailgun)
+    ids = campaign_rows(store, PEOPLE)
+    run_worker()
+
+    assert len(mailgun.messages) == 5 and all(len(form["to"]) == 1 for form in mailgun.messages)
+    rows = rows_of(ids)
+    assert_each_recipient_got_its_row(mailgun.deliveries, rows, lambda got: got["variables"]["notification_id"])
+    assert {row.status for row in rows} == {"sent"}
+
+
+def test_mailgun_batches_personalised_rows_that_share_their_headers(app, store, mailgun):
+    use_mailgun(store, mailgun)
+    ids = campaign_rows(store, PEOPLE, headers={"List-Unsubscribe": "<mailto:unsubscribe@acme.test>"})
+    run_worker()
+
+    [form] = mailgun.messages
+    assert len(form["to"]) == 5 and form["subject"] == ["%recipient.name%, our spring sale starts now"]
+    rows = rows_of(ids)
+    assert_each_recipient_got_its_row(mailgun.deliveries, rows, lambda got: got["variables"]["notification_id"])
+    assert {(row.status, row.provider_message_id) for row in rows} == {("sent", f"<20261122.1@{MAILGUN_DOMAIN}>")}
+
+
+def test_a_batch_request_commits_once_however_many_rows_it_carries(app, store, sendgrid):
+    use_sendgrid(store, sendgrid)
+    commits = []
+
+    def count(session):
+        commits.append(session)
+
+    event.listen(Session, "after_commit", count)
+    try:
+        counts = []
+        for campaign, names in (("small", PEOPLE[:2]), ("larger", [f"N{n}" for n in range(12)])):
+            campaign_rows(store, names, campaign=campaign)
+            commits.clear()
+            run_worker()
+            counts.append(len(commits))
+    finally:
+        event.remove(Session, "after_commit", count)
+    assert [len(mail["personalizations"]) for mail in sendgrid.mails] == [2, 12]
+    assert counts[0] == counts[1]

@@ -32,6 +32,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
+from webapp.channels.providers.batching import forward
 from webapp.channels.providers.mailgun_email import MailgunProvider
 from webapp.channels.providers.sendgrid_email import SendGridProvider
 from webapp.channels.providers.ses_email import SesProvider
@@ -95,9 +96,7 @@ def sendgrid_server():
 
 @pytest.fixture
 def sendgrid(sendgrid_server):
-    sendgrid_server.mails.clear()
-    sendgrid_server.server.requests.clear()
-    sendgrid_server.fail_with = None
+    sendgrid_server.reset()
     return sendgrid_server
 
 
@@ -282,6 +281,31 @@ def test_mailgun_batch_sends_one_request_per_identical_content(mailgun):
                         SendResult(f"<20261122.1@{MAILGUN_DOMAIN}>")]
 
 
+def test_mailgun_batch_sends_the_template_with_recipient_variables(mailgun):
+    batch = [campaign(f"{name.lower()}@example.com", n, name, headers=False) for n, name in enumerate(["Ada", "Bob"])]
+    outcomes = mailgun_provider(mailgun.url).send_batch(batch)
+
+    [form] = mailgun.messages
+    assert form["subject"] == ["%recipient.name%, spring is here"]
+    assert form["html"] == ["<p>Hi %recipient.name%</p><a href='%recipient.unsubscribe%'>Unsubscribe</a>"]
+    assert json.loads(form["recipient-variables"][0])["bob@example.com"] == {
+        "name": "Bob", "unsubscribe": "https://hub.example/u/1", "notification_id": "1"}
+    assert_delivered_as_given(mailgun.deliveries, batch)
+    assert [d["variables"]["notification_id"] for d in mailgun.deliveries] == ["0", "1"]
+    assert outcomes == [SendResult(f"<20261122.1@{MAILGUN_DOMAIN}>")] * 2
+
+
+def test_mailgun_batch_sends_apart_messages_whose_headers_differ(mailgun):
+    # Recipient variables are not documented to reach h: headers: a request shares its headers.
+    batch = [campaign(f"{name.lower()}@example.com", n, name) for n, name in enumerate(["Ada", "Bob"])]
+    outcomes = mailgun_provider(mailgun.url).send_batch(batch)
+
+    assert [form["to"] for form in mailgun.messages] == [["ada@example.com"], ["bob@example.com"]]
+    assert all("recipient-variables" not in form for form in mailgun.messages)
+    assert_delivered_as_given(mailgun.deliveries, batch)
+    assert outcomes[0] != outcomes[1]
+
+
 def test_mailgun_batch_failure_applies_to_its_group(mailgun):
     batch = [message("ada@example.com", 1), message("bad-address", 2, body="<p>Other</p>"),
              message("cy@example.com", 3), message("ada@example.com", 4)]
@@ -368,6 +392,80 @@ def test_sendgrid_batch_sends_one_personalization_per_message(sendgrid):
     assert "custom_args" not in first and first["subject"] == SUBJECT
     assert second["subject"] == "Other" and second["personalizations"][0]["custom_args"] == {"notification_id": "2"}
     assert outcomes == [SendResult("sg-1"), SendResult("sg-2"), SendResult("sg-1")]
+
+
+NAME, LINK = "[[nh:name]]", "[[nh:unsubscribe]]"
+
+
+def campaign(recipient, notification_id, name, headers=True, **values) -> OutboundMessage:
+    """A personalised campaign message as the renderer stores it: final content and its values."""
+    values = {NAME: name, LINK: f"https://hub.example/u/{notification_id}",
+              **{f"[[nh:{key}]]": value for key, value in values.items()}}
+    fill = lambda text: forward(text, values)  # noqa: E731
+    return OutboundMessage(
+        notification_id=notification_id, store_id=1, channel="email", recipient=recipient,
+        subject=fill(f"{NAME}, spring is here"), body=fill(f"<p>Hi {NAME}</p><a href='{LINK}'>Unsubscribe</a>"),
+        idempotency_key=f"n-{notification_id}", text=fill(f"Hi {NAME}. Unsubscribe: {LINK}"),
+        headers={"List-Unsubscribe": fill(f"<{LINK}>"), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if headers else None, substitutions=values)
+
+
+def assert_delivered_as_given(deliveries, messages):
+    by_address = {d["to"]: d for d in deliveries}
+    assert sorted(by_address) == sorted(m.recipient for m in messages)
+    for m in messages:
+        got = by_address[m.recipient]
+        assert (got["subject"], got["html"], got.get("text")) == (m.subject, m.body, m.text)
+        assert got["headers"] == dict(m.headers or {})
+
+
+def test_sendgrid_batch_sends_the_template_once_with_substitutions_and_own_headers(sendgrid):
+    batch = [campaign("ada@example.com", 1, "Ada"), campaign("bob@example.com", 2, "Bob", city="Oslo"),
+             campaign("cy@example.com", 3, "Cy")]
+    outcomes = sendgrid_provider(sendgrid.url).send_batch(batch)
+
+    [mail] = sendgrid.mails
+    assert mail["subject"] == f"{NAME}, spring is here"
+    assert [c["value"] for c in mail["content"]] == [f"Hi {NAME}. Unsubscribe: {LINK}",
+                                                     f"<p>Hi {NAME}</p><a href='{LINK}'>Unsubscribe</a>"]
+    assert mail["headers"] == {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}  # equal for all: once
+    first = mail["personalizations"][0]
+    assert first["substitutions"] == {NAME: "Ada", LINK: "https://hub.example/u/1"}  # only the tokens used
+    assert first["headers"] == {"List-Unsubscribe": "<https://hub.example/u/1>"}
+    assert_delivered_as_given(sendgrid.deliveries, batch)
+    assert outcomes == [SendResult("sg-1")] * 3
+
+
+def test_sendgrid_batch_sends_alone_and_as_it_is_what_a_personalization_cannot_carry(sendgrid):
+    batch = [campaign("ada@example.com", 1, "Ada"), campaign("bob@example.com", 2, "Bob"),
+             campaign("cy@example.com", 3, "Cy", note="x" * 10_000)]  # over 10,000 bytes of substitutions
+    outcomes = sendgrid_provider(sendgrid.url).send_batch(batch)
+
+    assert [len(mail["personalizations"]) for mail in sendgrid.mails] == [2, 1]
+    alone = sendgrid.mails[1]
+    assert "substitutions" not in alone["personalizations"][0] and alone["subject"] == "Cy, spring is here"
+    assert_delivered_as_given(sendgrid.deliveries, batch)
+    assert outcomes == [SendResult("sg-1"), SendResult("sg-1"), SendResult("sg-2")]
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda mail: mail["personalizations"].extend([mail["personalizations"][0]] * 1000), "personalizations"),
+    (lambda mail: mail["personalizations"].append(mail["personalizations"][0]), "personalizations"),
+    (lambda mail: mail["personalizations"][0].update(substitutions={NAME: "x" * 10_000}),
+     "personalizations.0.substitutions"),
+    (lambda mail: mail["personalizations"][0].update(substitutions={NAME: 7}), "personalizations.0.substitutions"),
+    (lambda mail: mail["personalizations"][0].update(headers={"Subject": "hijacked"}), "personalizations.0.headers"),
+    (lambda mail: mail["content"].reverse(), "content"),
+])
+def test_the_sendgrid_stand_in_refuses_what_sendgrid_documents_it_refuses(sendgrid, change, field):
+    import httpx
+
+    mail = {"from": {"email": SENDER}, "subject": SUBJECT, "personalizations": [{"to": [{"email": "a@example.com"}]}],
+            "content": [{"type": "text/plain", "value": "Hi"}, {"type": "text/html", "value": "<p>Hi</p>"}]}
+    change(mail)
+    answer = httpx.post(f"{sendgrid.url}/v3/mail/send", json=mail, headers={"Authorization": f"Bearer {SENDGRID_KEY}"})
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == field
+    assert sendgrid.mails == [] and sendgrid.deliveries == []
 
 
 def test_sendgrid_batch_error_applies_to_every_message_of_the_request(sendgrid):

@@ -1,8 +1,9 @@
 """A store's provider accounts: validated against the provider's declared fields, secrets
 encrypted at rest and never shown back beyond their last four characters.
 
-Also reordering the failover chain, switching a provider off and removing it. Test messages are
-in test_sends.py; recent delivery health (read from the outbox) in webapp/dispatch/provider_health.py.
+Also reordering the failover chain, switching a provider off, setting its sending limits and removing
+it. Test messages are in test_sends.py; recent delivery health (read from the outbox) in
+webapp/dispatch/provider_health.py.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from webapp.channels.egress import PrivateDestination, check_destination
 from webapp.channels.models import ProviderConfig
 from webapp.channels.providers.callbacks import Account
 from webapp.channels.providers.registry import decrypted_secrets, providers
+from webapp.channels.rate_limit import as_json, parse_limits
 from webapp.channels.registry import get_channel
 from webapp.crypto import last_four, vault
 from webapp.extensions import db
@@ -207,6 +209,23 @@ def remove_provider(store_id: int, config_id: int, user_id: int | None = None) -
     _renumber([r for r in chain if r.id != config_id])
     db.session.commit()
     return label
+
+
+def set_rate_limits(store_id: int, config_id: int, raw: object, user_id: int | None = None) -> ProviderConfig:
+    """Replace a provider account's sending limits (`[{"per": "minute", "limit": 600}]`; None or
+    [] clears them), validated, audited. Marketing sent through the account keeps within them."""
+    row = get_provider(store_id, config_id)
+    limits, problems = parse_limits(raw)
+    if problems:
+        raise ProviderSettingsError("; ".join(problems) + ".", ("rate_limits",))
+    new = as_json(limits)
+    if new != row.rate_limits:
+        record(store_id, user_id, "provider.rate_limits_set" if new else "provider.rate_limits_cleared",
+               f"{provider_label(row.provider)} for {row.channel}", old={"rate_limits": row.rate_limits},
+               new={"rate_limits": new})
+        row.rate_limits = new
+    db.session.commit()
+    return row
 
 
 def accounts_for(store_id: int, code: str) -> tuple[Account, ...]:

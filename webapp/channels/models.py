@@ -26,6 +26,9 @@ class ProviderConfig(db.Model):
     base_url: Mapped[str | None] = mapped_column(String(500))
     settings: Mapped[dict | None] = mapped_column(JSON)  # non-secret fields
     secrets_encrypted: Mapped[str | None] = mapped_column(Text)  # JSON of secret fields, Fernet-encrypted
+    # The account's sending limits over rolling windows: [{"per": "second"|"minute"|"day", "limit": n}],
+    # shared by every worker (webapp/channels/rate_limit.py).
+    rate_limits: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from webapp.channels import circuit
 from webapp.channels.providers.base import (
@@ -30,11 +30,11 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
-from webapp.channels.providers.batching import content_groups
+from webapp.channels.providers.batching import GroupingRules, content_groups
 from webapp.channels.providers.registry import provider_chain
 from webapp.consent.policy import MARKETING
 from webapp.customers.models import CustomerDevice
-from webapp.dispatch import escalation, marketing_gate
+from webapp.dispatch import escalation, marketing_gate, provider_limits
 from webapp.dispatch import models as m
 from webapp.dispatch.queueing import enqueue_ids, urgent_work_waiting
 from webapp.extensions import db
@@ -95,7 +95,9 @@ def claim(ids: list[int], settings: RuntimeSettings) -> list[m.Notification]:
 def deliver_batch(ids: list[int], settings: RuntimeSettings) -> dict[str, int]:
     """Deliver a job's notifications; returns how many ended in each status."""
     outcomes: dict[str, int] = {}
-    rows = marketing_gate.gate(claim(ids, settings))
+    # Marketing over its provider account's limits is held; the rest is counted against them.
+    admitted = provider_limits.admit(marketing_gate.gate(claim(ids, settings)))
+    rows = admitted.rows
     # Stop taking new messages in time for the last one to finish inside the lease.
     deadline = time.monotonic() + settings.batch_budget_seconds
     chains: dict[tuple[int, str], list] = {}
@@ -125,9 +127,12 @@ def deliver_batch(ids: list[int], settings: RuntimeSettings) -> dict[str, int]:
             log.exception("delivering notification %s failed unexpectedly", row.id)
             status = "error"
         outcomes[status] = outcomes.get(status, 0) + 1
-    skipped = len(ids) - len(rows)
+    admitted.settle()  # what went out counts from now; rows handed back unsent free their slots
+    skipped = len(ids) - len(rows) - admitted.held
     if skipped:
         outcomes["not-open"] = skipped
+    if admitted.held:
+        outcomes["held"] = admitted.held
     return outcomes
 
 
@@ -151,43 +156,77 @@ def _deliver_in_batches(rows: list[m.Notification], chains: dict, outcomes: dict
         code, provider = chains[(store_id, channel)][index]
         if len(group) < 2 or not circuit.allow(store_id, channel, code, settings):
             continue
-        for start in range(0, len(group), provider.spec.max_batch):
-            chunk = _shared_content(group[start:start + provider.spec.max_batch], provider.spec.max_batch)
-            if not chunk:
-                continue
-            for row in chunk:
-                row.provider_attempts += 1
-            results = _send_batch(provider, code, [_message(row) for row in chunk])
-            counted: set[int] = set()  # one failed request counts once against the provider's breaker
-            retries: list[tuple[int, float]] = []  # a failed batch is retried as one job, still a batch
-            for row, result in zip(chunk, results, strict=True):
-                if isinstance(result, PermanentProviderError):
-                    # Providers reject a whole request for one bad address: the one-by-one path below
-                    # sends these singly on the same provider, so only the bad one fails.
-                    row.provider_attempts -= 1
-                    continue
-                status = _apply(row, code, result, settings, count_failure=id(result) not in counted,
-                                retries=retries)
-                counted.add(id(result))
-                if status == "next-provider":  # carried on one by one from the next provider
-                    row.provider_index += 1
-                    row.provider_attempts = 0
-                    continue
-                done.add(row.id)
-                outcomes[status] = outcomes.get(status, 0) + 1
-            if retries:
-                delay = max(seconds for _, seconds in retries)
-                enqueue_ids(MARKETING, [row_id for row_id, _ in retries], delay_seconds=delay,
-                            detail=f"batch retry in {delay:.1f}s")
+        limit = provider.spec.max_batch
+        for start in range(0, len(group), limit):
+            chunk = _shared_content(group[start:start + limit], provider)
+            if chunk:
+                done |= _send_chunk(chunk, provider, code, outcomes, settings)
     return done
 
 
-def _shared_content(chunk: list[m.Notification], limit: int) -> list[m.Notification]:
-    """The rows whose content another row of the chunk shares. A message of its own (per-recipient
-    unsubscribe links make most marketing email unique) gains nothing from the batch API, and one by
-    one it goes through the loop that keeps the batch's deadline and yields to urgent work."""
+def _send_chunk(chunk: list[tuple[m.Notification, OutboundMessage]], provider, code: str,
+                outcomes: dict[str, int], settings: RuntimeSettings) -> set[int]:
+    """One send_batch call and its outcomes, in one commit rather than one per row; returns the ids
+    that reached a final or retrying state."""
+    rows = [row for row, _ in chunk]
+    results = _send_batch(provider, code, [message for _, message in chunk])
+    if all(isinstance(result, SendResult) for result in results):
+        return _record_accepted(rows, code, results, outcomes)
+    for row in rows:
+        row.provider_attempts += 1
+    done: set[int] = set()
+    recorded: set[int] = set()  # one request's answer counts once on the provider's breaker
+    retries: list[tuple[int, float]] = []  # a failed batch is retried as one job, still a batch
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, PermanentProviderError):
+            # Providers reject a whole request for one bad address: the one-by-one path sends these
+            # singly on the same provider, so only the bad one fails.
+            row.provider_attempts -= 1
+            continue
+        status = _apply(row, code, result, settings, record_health=id(result) not in recorded, retries=retries)
+        recorded.add(id(result))
+        if status == "next-provider":  # carried on one by one from the next provider
+            row.provider_index += 1
+            row.provider_attempts = 0
+            continue
+        done.add(row.id)
+        outcomes[status] = outcomes.get(status, 0) + 1
+    db.session.commit()  # before the retry job is queued, so its worker finds the rows retrying
+    if retries:
+        delay = max(seconds for _, seconds in retries)
+        enqueue_ids(MARKETING, [row_id for row_id, _ in retries], delay_seconds=delay,
+                    detail=f"batch retry in {delay:.1f}s")
+    return done
+
+
+def _record_accepted(rows: list[m.Notification], code: str, results: list[SendResult],
+                     outcomes: dict[str, int]) -> set[int]:
+    """The common case, a request the provider took whole: every row sent, recorded with two
+    statements (Core, no unit of work) instead of a thousand ORM updates and inserts."""
+    now = utcnow()
+    circuit.record_success(rows[0].store_id, rows[0].channel, code)
+    table = m.Notification.__table__
+    accepted = list(zip(rows, results, strict=True))
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("row_id"))
+        .values(status=m.SENT, error=None, provider=code, provider_message_id=bindparam("message_id"),
+                sent_at=now, finished_at=now, provider_attempts=table.c.provider_attempts + 1),
+        [{"row_id": row.id, "message_id": result.provider_message_id} for row, result in accepted])
+    db.session.execute(insert(m.NotificationEvent.__table__), [
+        {"notification_id": row.id, "kind": "sent", "at": now, "provider": code,
+         "detail": f"accepted by {code}, id {result.provider_message_id}"[:2000]} for row, result in accepted])
+    db.session.commit()
+    outcomes[m.SENT] = outcomes.get(m.SENT, 0) + len(rows)
+    return {row.id for row in rows}
+
+
+def _shared_content(chunk: list[m.Notification], provider) -> list[tuple[m.Notification, OutboundMessage]]:
+    """The rows (with their messages) that share a template with another row of the chunk, by the
+    provider's grouping rules. A message of its own gains nothing from the batch API, and one by one
+    it goes through the loop that keeps the batch's deadline and yields to urgent work."""
     messages = [_message(row) for row in chunk]
-    return [chunk[i] for group in content_groups(messages, limit) if len(group) > 1 for i in group]
+    rules = getattr(provider, "batch_rules", None) or GroupingRules(provider.spec.max_batch)
+    return [(chunk[i], messages[i]) for group in content_groups(messages, rules) if len(group) > 1 for i in group]
 
 
 def _send_batch(provider, code: str, messages: list[OutboundMessage]) -> list:
@@ -266,7 +305,7 @@ def _wait_for_paused(row: m.Notification, paused: list[str], settings: RuntimeSe
 
 def _message(row: m.Notification) -> OutboundMessage:
     return OutboundMessage(row.id, row.store_id, row.channel, row.recipient, row.subject, row.body,
-                           row.idempotency_key, row.body_text, row.link, row.headers)
+                           row.idempotency_key, row.body_text, row.link, row.headers, row.substitutions)
 
 
 def _attempt(row: m.Notification, code: str, provider, settings: RuntimeSettings) -> str:
@@ -287,14 +326,20 @@ def _attempt(row: m.Notification, code: str, provider, settings: RuntimeSettings
 
 
 def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, settings: RuntimeSettings,
-           count_failure: bool = True, retries: list[tuple[int, float]] | None = None) -> str:
-    """What one provider's answer means for the row: sent, retry later, fail, or next provider."""
+           record_health: bool = True, retries: list[tuple[int, float]] | None = None) -> str:
+    """What one provider's answer means for the row: sent, retry later, fail, or next provider.
+
+    With `retries` given (a batch) nothing is committed here: the caller commits the whole request's
+    rows at once and then queues the retries collected there as one job. `record_health` False: this
+    answer was already counted on the provider's breaker (another row of the same request)."""
+    commit = retries is None
     if isinstance(result, SendResult):
-        circuit.record_success(row.store_id, row.channel, code)
+        if record_health:
+            circuit.record_success(row.store_id, row.channel, code)
         row.provider, row.provider_message_id = code, result.provider_message_id
         row.sent_at = utcnow()
         return _finish(row, m.SENT, None, kind="sent", provider=code,
-                       detail=f"accepted by {code}, id {result.provider_message_id}")
+                       detail=f"accepted by {code}, id {result.provider_message_id}", commit=commit)
     if isinstance(result, RecipientNotServed):
         _event(row, "attempt", f"not for this provider: {result}", code)
         return "next-provider"
@@ -302,8 +347,8 @@ def _apply(row: m.Notification, code: str, result: SendResult | ProviderError, s
         _event(row, "attempt", f"rejected: {result}", code)
         if isinstance(result, RecipientGone):
             _forget_address(row)
-        return _finish(row, m.FAILED, f"{code}: {result}", kind="failed")
-    if count_failure:
+        return _finish(row, m.FAILED, f"{code}: {result}", kind="failed", commit=commit)
+    if record_health:
         circuit.record_failure(row.store_id, row.channel, code, settings)
     if isinstance(result, TransientProviderError):
         return _transient(row, code, result, settings, retries)
@@ -328,7 +373,8 @@ def _forget_address(row: m.Notification) -> None:
 def _transient(row: m.Notification, code: str, error: TransientProviderError, settings: RuntimeSettings,
                retries: list[tuple[int, float]] | None = None) -> str:
     """Schedule the row's next try on this provider, or move on once its attempts are spent. With
-    `retries` given (a batch), the retry is collected there for one job instead of enqueued alone."""
+    `retries` given (a batch), the retry is collected there for one job instead of enqueued alone,
+    and the caller commits."""
     policy = retry_policy(settings)
     label = "rate limited" if isinstance(error, RateLimitedError) else "temporary failure"
     _event(row, "attempt", f"{label}: {error}", code)
@@ -338,11 +384,11 @@ def _transient(row: m.Notification, code: str, error: TransientProviderError, se
     row.status, row.error = m.RETRYING, f"{code}: {error}"
     row.next_attempt_at = utcnow() + timedelta(seconds=delay)
     _event(row, "retry", f"retry {row.provider_attempts + 1} in {delay:.1f}s", code)
-    db.session.commit()
     if retries is not None:
         retries.append((row.id, delay))
-    else:
-        enqueue_ids(row.priority, [row.id], delay_seconds=delay, detail=f"retry in {delay:.1f}s")
+        return m.RETRYING
+    db.session.commit()
+    enqueue_ids(row.priority, [row.id], delay_seconds=delay, detail=f"retry in {delay:.1f}s")
     return m.RETRYING
 
 

@@ -68,6 +68,9 @@ class Notification(db.Model):
     link: Mapped[str | None] = mapped_column(String(2000))  # push and in-app: where a tap leads
     # Headers sent with the message (email: List-Unsubscribe and List-Unsubscribe-Post on marketing).
     headers: Mapped[dict | None] = mapped_column(JSON)
+    # Campaign mail: {token: value} that turn the campaign's shared rendering into this body, so a
+    # batch API (SendGrid substitutions, Mailgun recipient variables) sends many in one request.
+    substitutions: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(String(500))  # why it was sent: the rule, or staff's reason

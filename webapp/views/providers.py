@@ -1,9 +1,9 @@
 """Settings → Providers: a store's provider accounts per channel (owner only).
 
 One card per channel of the channel registry lists its providers in failover order with their
-recent health; adding, editing, switching off, reordering and removing answer the channel's card
-(HTMX) or redirect back to the page, and a test message goes through exactly one provider.
-Secrets go in and come back only as their last four characters.
+recent health; adding, editing, switching off, reordering, sending limits and removing answer the
+channel's card (HTMX) or redirect back to the page, and a test message goes through exactly one
+provider. Secrets go in and come back only as their last four characters.
 """
 from __future__ import annotations
 
@@ -26,12 +26,15 @@ from webapp.channels.accounts import (
     provider_label,
     remove_provider,
     set_enabled,
+    set_rate_limits,
 )
 from webapp.channels.circuit import breaker_states
 from webapp.channels.models import ProviderConfig
 from webapp.channels.providers.base import ProviderSpec
 from webapp.channels.providers.registry import DEFAULT_PROVIDER, providers, specs_for
 from webapp.channels.providers.sandbox import SandboxProvider
+from webapp.channels.rate_limit import PERIODS, Limit, limit_problem, parse_limits
+from webapp.channels.rate_limit import describe as describe_limits
 from webapp.channels.registry import Channel, channels, get_channel
 from webapp.channels.test_sends import TestAddress, TestAddressError, TestOutcome, address_prompt, send_test_message
 from webapp.crypto import SecretUnreadable
@@ -74,6 +77,15 @@ class TestState:
     outcome: TestOutcome | None = None
 
 
+@dataclass
+class LimitsState:
+    """The sending-limits form: one box per window, as typed (or as saved)."""
+
+    values: dict[str, str] = field(default_factory=dict)  # "second" | "minute" | "day" → text
+    error: str | None = None
+    error_fields: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Breaker:
     paused: bool
@@ -93,6 +105,8 @@ class ProviderRow:
     test: TestState
     is_first: bool
     is_last: bool
+    limits: list[Limit] = field(default_factory=list)
+    limits_form: LimitsState = field(default_factory=LimitsState)
 
 
 @dataclass
@@ -160,7 +174,7 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def _provider_rows(store_id: int, channel: str, health: dict, breakers: dict,
-                   tests: dict[int, TestState]) -> list[ProviderRow]:
+                   tests: dict[int, TestState], limit_forms: dict[int, LimitsState] | None = None) -> list[ProviderRow]:
     rows = list_providers(store_id, channel)
     now = utcnow()
     result = []
@@ -171,6 +185,7 @@ def _provider_rows(store_id: int, channel: str, health: dict, breakers: dict,
             info = describe(row)
         except SecretUnreadable:  # a key missing from ENCRYPTION_KEY: show the row, say so
             info = {"settings": row.settings or {}, "secrets": {"(credentials)": "cannot be decrypted"}}
+        limits, _ = parse_limits(row.rate_limits)
         result.append(ProviderRow(
             row=row, number=index + 1, label=provider_label(row.provider),
             settings=[(spec_fields.get(k, k), str(v)) for k, v in info["settings"].items()],
@@ -178,27 +193,32 @@ def _provider_rows(store_id: int, channel: str, health: dict, breakers: dict,
             health=health.get((channel, row.provider), ProviderHealth()),
             breaker=_breaker(breakers.get((channel, row.provider)), now),
             prompt=address_prompt(channel), test=tests.get(row.id) or TestState(),
-            is_first=index == 0, is_last=index == len(rows) - 1))
+            is_first=index == 0, is_last=index == len(rows) - 1, limits=limits,
+            limits_form=(limit_forms or {}).get(row.id) or LimitsState({lim.per: str(lim.limit) for lim in limits})))
     return result
 
 
 def _section(channel: Channel, form: FormState | None = None, notice: str | None = None,
              tests: dict[int, TestState] | None = None, focus: str | None = None,
-             health: dict | None = None, breakers: dict | None = None) -> Section:
+             health: dict | None = None, breakers: dict | None = None,
+             limit_forms: dict[int, LimitsState] | None = None) -> Section:
     store_id = current_user.store_id
     health = provider_health(store_id) if health is None else health
     breakers = _breakers(store_id) if breakers is None else breakers
-    return Section(channel, _provider_rows(store_id, channel.code, health, breakers, tests or {}),
+    return Section(channel, _provider_rows(store_id, channel.code, health, breakers, tests or {}, limit_forms),
                    specs_for(channel.code), form, notice, focus)
 
 
 def _respond(channel: Channel, status: int = 200, form: FormState | None = None, notice: str | None = None,
-             tests: dict[int, TestState] | None = None, focus: str | None = None):
+             tests: dict[int, TestState] | None = None, focus: str | None = None,
+             limit_forms: dict[int, LimitsState] | None = None):
     """The channel's card for HTMX, else the whole page with that card in the same state."""
     if is_htmx():
-        return render_template(SECTION, s=_section(channel, form, notice, tests, focus)), status, VARY
+        return render_template(SECTION, s=_section(channel, form, notice, tests, focus, limit_forms=limit_forms)), \
+            status, VARY
     health, breakers = provider_health(current_user.store_id), _breakers(current_user.store_id)
-    sections = [_section(c, form, notice, tests, health=health, breakers=breakers) if c.code == channel.code
+    sections = [_section(c, form, notice, tests, health=health, breakers=breakers, limit_forms=limit_forms)
+                if c.code == channel.code
                 else _section(c, health=health, breakers=breakers) for c in channels()]
     return render_template(PAGE, sections=sections), status, VARY
 
@@ -399,6 +419,47 @@ def remove(config_id: int):
     return _done(channel, f"{label} removed from {channel.label}; its credentials were deleted.{tail}")
 
 
+def _typed_limits(typed: dict[str, str]) -> tuple[list[dict], list[str], tuple[str, ...]]:
+    """The limits form's boxes as rate_limits entries (an empty box is no limit for that window),
+    with a problem per box that holds no usable number."""
+    entries, problems, bad = [], [], []
+    for per, text in typed.items():
+        if not text:
+            continue
+        value = int(text) if text.isascii() and text.isdigit() else text
+        problem = limit_problem(value)
+        if problem:
+            problems.append(f"Up to … per {per}: {problem}.")
+            bad.append(per)
+        else:
+            entries.append({"per": per, "limit": value})
+    return entries, problems, tuple(bad)
+
+
+@bp.post("/<int:config_id>/rate-limits")
+@require(MANAGE_SETTINGS)
+def rate_limits(config_id: int):
+    """Set or clear the account's sending limits: marketing through it waits within them."""
+    row = _row_or_404(config_id)
+    channel = _channel_or_404(row.channel)
+    typed = {per: request.form.get(f"limit-{per}", "").strip()[:20] for per in PERIODS}
+    entries, problems, bad = _typed_limits(typed)
+    if not problems:
+        try:
+            row = set_rate_limits(current_user.store_id, row.id, entries, current_user.id)
+        except ProviderSettingsError as error:
+            db.session.rollback()
+            problems, bad = [str(error)], tuple(PERIODS)
+    if problems:
+        state = LimitsState(typed, " ".join(problems), bad)
+        return _respond(channel, 422, limit_forms={config_id: state}, focus=f"limit-{config_id}-{bad[0]}")
+    limits, _ = parse_limits(row.rate_limits)
+    label = provider_label(row.provider)
+    message = (f"{label}: marketing now goes out at most {describe_limits(limits)}." if limits else
+               f"{label}: no sending limits; marketing goes out as fast as {label} takes it.")
+    return _done(channel, message, focus=f"limits-save-{row.id}")
+
+
 @bp.post("/<int:config_id>/test")
 @require(MANAGE_SETTINGS)
 def test_message(config_id: int):
@@ -424,4 +485,5 @@ def test_message(config_id: int):
 
 @bp.context_processor
 def _template_helpers() -> dict:
-    return {"ago": ago, "now": utcnow(), "health_days": HEALTH_DAYS}
+    return {"ago": ago, "now": utcnow(), "health_days": HEALTH_DAYS, "limit_periods": tuple(PERIODS),
+            "describe_limits": describe_limits}

@@ -26,6 +26,9 @@ class OutboundMessage:
     link: str | None = None  # push and in-app: where tapping the message leads
     # Extra headers, email only: List-Unsubscribe and List-Unsubscribe-Post on marketing (RFC 8058).
     headers: Mapping[str, str] | None = None
+    # Campaign email: {token: value} turning the campaign's shared rendering into this message (its
+    # subject, body, text and headers stay final); batch APIs send that rendering once per request.
+    substitutions: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

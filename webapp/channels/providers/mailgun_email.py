@@ -9,12 +9,18 @@ Errors: 401 (wrong key) and 404 (unknown sending domain, wrong region) fail over
 400 (bad address, missing field) rejects this message; 429 is rate limited (Retry-After); 5xx and
 failed connections are transient. EU-region domains use https://api.eu.mailgun.net as base URL.
 
-Batch sending: messages with the same subject and body go as one request with a `to` per recipient
-and `recipient-variables` ({address: {"notification_id": id}}), `v:notification_id` being the
-template "%recipient.notification_id%". Mailgun then sends one copy per recipient (no recipient sees
-the others) and each copy's events carry its own notification id. One request's outcome (its id or
-its error) applies to every message of its group. An address appears at most once per request,
-since recipient variables are keyed by address; repeats go in a further request.
+Batch sending: messages with the same template (batching.py: a campaign's content with `[[nh:name]]`
+tokens where each recipient's values go) and the same final headers go as one request with a `to` per
+recipient and `recipient-variables` ({address: {"name": value, ..., "notification_id": id}}): the
+template's tokens become `%recipient.name%` in the subject, HTML and text, and `v:notification_id` is
+"%recipient.notification_id%". Mailgun then sends one copy per recipient (no recipient sees the
+others) and each copy's events carry its own notification id. Mailgun documents recipient variables
+in the subject and body, not in custom `h:` headers, so a request shares its headers: campaign mail
+with a List-Unsubscribe link per recipient goes one request each. A message whose content already
+holds "%recipient" (Mailgun would read it as a variable) or whose token is named notification_id goes
+alone, as it is. One request's outcome (its id or its error) applies to every message of its group. An
+address appears at most once per request, since recipient variables are keyed by address; repeats go
+in a further request.
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from webapp.channels.providers.base import (
     SendResult,
     TransientProviderError,
 )
-from webapp.channels.providers.batching import send_grouped
+from webapp.channels.providers.batching import TOKEN, GroupingRules, Template, send_grouped, tokens
 from webapp.channels.providers.mailgun_callbacks import MailgunCallbacks
 
 SPEC = ProviderSpec("mailgun", "Mailgun", ("email",), (
@@ -42,10 +48,23 @@ SPEC = ProviderSpec("mailgun", "Mailgun", ("email",), (
 DEFAULT_BASE = "https://api.mailgun.net"
 LABEL = "Mailgun"
 BATCH_LIMIT = 1000  # Mailgun's maximum number of recipients per batch-sending request
+ID_VARIABLE = "notification_id"  # the recipient variable carrying each copy's notification id
+
+
+def _expressible(message: OutboundMessage) -> bool:
+    """Whether Mailgun would give this message back exactly from a shared template."""
+    texts = (message.subject or "", message.body, message.text or "", *(message.headers or {}).values())
+    return f"[[nh:{ID_VARIABLE}]]" not in (message.substitutions or {}) \
+        and not any("%recipient" in text for text in texts)
+
+
+# Headers are not per recipient: a request shares its headers, so only equal final headers group.
+BATCH_RULES = GroupingRules(BATCH_LIMIT, per_recipient_headers=False, expressible=_expressible)
 
 
 class MailgunProvider:
     spec = SPEC
+    batch_rules = BATCH_RULES
 
     def __init__(self, settings: dict | None = None, secrets: dict | None = None, base_url: str | None = None):
         settings, secrets = settings or {}, secrets or {}
@@ -64,21 +83,22 @@ class MailgunProvider:
                            "v:notification_id": str(message.notification_id)})
 
     def send_batch(self, messages: list[OutboundMessage]) -> list[BatchOutcome]:
-        return send_grouped(messages, BATCH_LIMIT, self._send_group)
+        return send_grouped(messages, BATCH_RULES, self._send_group)
 
-    def _send_group(self, group: list[OutboundMessage]) -> SendResult:
+    def _send_group(self, group: list[OutboundMessage], template: Template | None) -> SendResult:
         first = group[0]
-        if len(group) == 1:
+        if template is None:  # a message of its own: its final content
             return self._post({"from": self.from_email, "to": first.recipient, "subject": first.subject or "",
                                "html": first.body, **_text(first), **_headers(first),
                                "v:notification_id": str(first.notification_id)})
-        # One request, one message per recipient: recipient-variables give each its own notification id.
+        used = tokens(template.subject) | tokens(template.body) | tokens(template.text or "")
+        # One request, one message per recipient: recipient-variables give each its values and notification id.
         return self._post({"from": self.from_email, "to": [m.recipient for m in group],
-                           "subject": first.subject or "", "html": first.body, **_text(first), **_headers(first),
-                           "recipient-variables": json.dumps(
-                               {m.recipient: {"notification_id": str(m.notification_id)} for m in group},
-                               separators=(",", ":")),
-                           "v:notification_id": "%recipient.notification_id%"})
+                           "subject": _variables(template.subject), "html": _variables(template.body),
+                           **({"text": _variables(template.text)} if template.text else {}), **_headers(first),
+                           "recipient-variables": json.dumps({m.recipient: _recipient_variables(m, used)
+                                                              for m in group}, separators=(",", ":")),
+                           "v:notification_id": f"%recipient.{ID_VARIABLE}%"})
 
     def _post(self, form: dict) -> SendResult:
         secrets = (self.api_key,)
@@ -92,6 +112,16 @@ class MailgunProvider:
         if not message_id:
             raise TransientProviderError(http_pool.reason(LABEL, response.status_code, "unexpected answer", secrets))
         return SendResult(str(message_id))
+
+
+def _variables(text: str) -> str:
+    """A template's tokens as Mailgun's recipient variables: [[nh:name]] → %recipient.name%."""
+    return TOKEN.sub(lambda match: f"%recipient.{match.group(1)}%", text)
+
+
+def _recipient_variables(message: OutboundMessage, used: set[str]) -> dict[str, str]:
+    values = {TOKEN.fullmatch(token).group(1): message.substitutions[token] for token in sorted(used)}
+    return {**values, ID_VARIABLE: str(message.notification_id)}
 
 
 def _headers(message: OutboundMessage) -> dict:

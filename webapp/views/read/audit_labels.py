@@ -22,6 +22,8 @@ ACTION_LABELS = {
     "provider.disabled": "Provider switched off",
     "provider.reordered": "Provider order changed",
     "provider.removed": "Provider removed",
+    "provider.rate_limits_set": "Provider sending limits changed",
+    "provider.rate_limits_cleared": "Provider sending limits removed",
     "provider.test_sent": "Test message sent",
     "team.member_added": "Team member added",
     "template.saved": "Template saved",
@@ -31,6 +33,16 @@ ACTION_LABELS = {
     "template.test_sent": "Template test sent",
     "team.role_changed": "Team member's role changed",
     "team.member_removed": "Team member removed",
+    "segment.created": "Segment created",
+    "segment.updated": "Segment changed",
+    "segment.deleted": "Segment deleted",
+    "campaign.created": "Campaign created",
+    "campaign.updated": "Campaign changed",
+    "campaign.launched": "Campaign sent or scheduled",
+    "campaign.paused": "Campaign paused",
+    "campaign.resumed": "Campaign resumed",
+    "campaign.cancelled": "Campaign cancelled",
+    "campaign.resent_failed": "Campaign resent to failed recipients",
 }
 
 
