@@ -35,7 +35,8 @@ from flask import current_app, has_app_context
 from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
 
-import jobs.deliver  # noqa: F401 - imported now, not by the first job (see AppWorker.__init__)
+import jobs.campaigns  # noqa: F401 - imported now, not by the first job (see AppWorker.__init__)
+import jobs.deliver  # noqa: F401
 from jobs.appcontext import runtime_settings, worker_app
 from webapp.channels.providers.registry import providers
 from webapp.dispatch.queueing import WORKER_QUEUES

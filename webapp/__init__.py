@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         auth,
         callbacks,
+        campaigns,
         customers,
         dashboard,
         health,
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
         preferences,
         providers,
         routing,
+        segments,
         settings,
         team,
         templates,
@@ -98,12 +100,13 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, account, dashboard, settings, templates, providers, team, audit, orders, activity, outbox,
-                   health, integrations, preferences, customers, routing):
+                   health, integrations, preferences, customers, routing, segments, campaigns):
         app.register_blueprint(module.bp)
     from webapp.views import api_gdpr, gdpr  # noqa: F401 - api_gdpr adds the /api/v1 GDPR routes to api.bp
 
     app.register_blueprint(gdpr.bp)  # GDPR requests; the customers' export downloads need no login
     from webapp.views import (
+        api_campaigns,  # noqa: F401 - adds the /api/v1/campaigns routes to api.bp
         api_customers,  # noqa: F401 - adds the /api/v1/customers routes to api.bp
         api_messages,  # noqa: F401 - adds POST /api/v1/messages to api.bp
         api_segments,  # noqa: F401 - adds the /api/v1/segments routes to api.bp

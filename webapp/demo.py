@@ -11,6 +11,9 @@ from sqlalchemy import select
 
 from webapp.accounts.models import Store, User
 from webapp.accounts.provisioning import create_store, create_user
+from webapp.campaigns.campaign_store import create_campaign
+from webapp.campaigns.models import Segment
+from webapp.campaigns.segment_store import create_segment
 from webapp.consent.state import set_consent
 from webapp.consent.vocabulary import OPTED_IN
 from webapp.customers.models import Customer
@@ -85,7 +88,24 @@ def seed_demo() -> Store:
                   for status in ORDER_STATUSES}
         save_rules(store.id, None, rules)
     _seed_integrations(store)
+    _seed_campaign(store)
     return store
+
+
+DEMO_CAMPAIGN_BODY = ("<h1>Winter warmers are here</h1><p>Hello {{ customer.first_name or 'there' }}, our merino "
+                      "range just landed.</p><p><a href=\"https://shop.example.com/winter\">Shop the range</a></p>")
+
+
+def _seed_campaign(store: Store) -> None:
+    """A segment of newsletter readers and a draft campaign to them, so Campaigns is not empty."""
+    if db.session.scalar(select(Segment.id).where(Segment.store_id == store.id).limit(1)):
+        return
+    segment, _ = create_segment(store.id, "Newsletter readers", "all",
+                                [{"field": "tags", "op": "any_of", "value": ["newsletter"]}])
+    create_campaign(store, {"name": "Winter warmers", "channel": "email", "segment_id": segment.id,
+                            "content": {"en": {"subject": "Winter warmers, {{ customer.first_name or 'friend' }}",
+                                               "body": DEMO_CAMPAIGN_BODY}},
+                            "utm": {"source": "newsletter", "medium": "email", "campaign": "winter-warmers"}})
 
 
 def _seed_integrations(store: Store) -> None:

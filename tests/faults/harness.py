@@ -58,6 +58,32 @@ class RecordingProvider:
         self.server.close()
 
 
+class OutageProvider(RecordingProvider):
+    """The recording provider that also keeps who each message was for (`recipients`: idempotency
+    key → the body's "to", first seen) and, while `down`, answers 503 as a provider in an outage
+    does, counting those refusals per key in `refused` (neither `calls` nor `accepted`)."""
+
+    def __init__(self, delay: float):
+        super().__init__(delay)
+        self.down = False
+        self.recipients: dict[str, str] = {}
+        self.refused: Counter = Counter()
+
+    def handle(self, request):
+        key = request.headers["Idempotency-Key"]
+        with self.lock:
+            self.recipients.setdefault(key, request.json()["to"])
+            if self.down:
+                self.refused[key] += 1
+                return Reply(503, {"error": "service unavailable"})
+        return super().handle(request)
+
+    def accepted_by_recipient(self) -> Counter:
+        """How many distinct messages (keys) the provider accepted for each recipient address."""
+        with self.lock:
+            return Counter(self.recipients[key] for key in self.accepted)
+
+
 def use_provider(store, url: str, channels=("email", "sms")) -> None:
     for channel in channels:
         db.session.add(ProviderConfig(store_id=store.id, channel=channel, provider="webhook", base_url=url,

@@ -13,10 +13,19 @@ def state_changing_routes(app) -> list[str]:
     for rule in app.url_map.iter_rules():
         if not (rule.methods & {"POST", "PUT", "PATCH", "DELETE"}) or rule.endpoint.startswith(EXEMPT):
             continue
-        values = {name: 1 if type(converter).__name__ == "IntegerConverter" else "x"
-                  for name, converter in rule._converters.items()}
+        values = {name: _sample(converter) for name, converter in rule._converters.items()}
         urls.append(app.url_map.bind("localhost").build(rule.endpoint, values, method="POST"))
     return sorted(set(urls))
+
+
+def _sample(converter):
+    """A value the converter accepts: 1 for ids, the first choice of an `any(...)`, else text."""
+    kind = type(converter).__name__
+    if kind == "IntegerConverter":
+        return 1
+    if kind == "AnyConverter":
+        return sorted(converter.items)[0]
+    return "x"
 
 
 def test_every_state_changing_route_refuses_a_post_without_a_valid_token(app, client, login_as, store):

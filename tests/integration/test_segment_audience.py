@@ -10,6 +10,7 @@ from webapp.consent.state import set_consent
 from webapp.consent.suppression import suppress
 from webapp.customers.gdpr import erased_address
 from webapp.customers.models import Customer
+from webapp.dispatch.models import Notification, NotificationEvent
 from webapp.extensions import db
 from webapp.orders.models import Order
 
@@ -76,3 +77,27 @@ def test_order_statistics_and_other_stores(app, store):
     assert emails({"field": "last_order_at", "op": "after", "value": "2026-10-31"},
                   {"field": "orders_count", "op": "eq", "value": 0}, match="any") == ["never", "regular"]
     assert emails() == ["never", "once", "regular"]
+
+
+def test_customers_who_opened_or_clicked_a_recent_campaign(app, store):
+    opener, clicker, quiet = (customer(store, f"{name}@b.test") for name in ("opener", "clicker", "quiet"))
+    for who, kinds, day in ((opener, ("opened",), 20), (clicker, ("opened", "clicked"), 5), (quiet, (), 1)):
+        row = Notification(store_id=store.id, customer_id=who.id, campaign_id=1, source="campaign",
+                           message_type="campaign.message", channel="email", priority="marketing",
+                           recipient=who.email, body="", status="delivered", idempotency_key=f"k-{who.id}")
+        db.session.add(row)
+        db.session.flush()
+        for kind in kinds:
+            db.session.add(NotificationEvent(notification_id=row.id, kind=kind, at=datetime(2026, 11, day, tzinfo=UTC)))
+    db.session.commit()
+
+    def who(conditions, match="all"):
+        _, parsed, problems = parse(match, conditions)
+        assert not problems
+        return sorted(m.address for m in members(store.id, match, parsed, "email"))
+
+    assert who([{"field": "last_opened_at", "op": "after", "value": "2026-11-01"}]) == ["clicker@b.test",
+                                                                                         "opener@b.test"]
+    assert who([{"field": "last_opened_at", "op": "after", "value": "2026-11-10"}]) == ["opener@b.test"]
+    assert who([{"field": "last_clicked_at", "op": "after", "value": "2026-11-01"}]) == ["clicker@b.test"]
+    assert who([{"field": "last_opened_at", "op": "before", "value": "2026-11-10"}]) == ["clicker@b.test"]

@@ -17,12 +17,19 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from webapp.campaigns.segment_rules import DATE_FIELDS, NUMBER_FIELDS, Condition, Profile, matches
+from webapp.campaigns.segment_rules import (
+    ENGAGEMENT_FIELDS,
+    NUMBER_FIELDS,
+    Condition,
+    Profile,
+    matches,
+)
 from webapp.consent.models import ChannelSuppression, CustomerConsent
 from webapp.consent.policy import MARKETING, decide
 from webapp.consent.vocabulary import topic_of
 from webapp.customers.gdpr import erased_address
 from webapp.customers.models import Customer
+from webapp.dispatch.models import Notification, NotificationEvent
 from webapp.extensions import db
 from webapp.orders.models import Order
 
@@ -35,7 +42,7 @@ EXCLUSIONS = (NO_ADDRESS, SUPPRESSED, NOT_OPTED_IN, TOPIC_OFF)
 EXCLUSION_LABELS = {NO_ADDRESS: "no address", SUPPRESSED: "suppressed", NOT_OPTED_IN: "not opted in",
                     TOPIC_OFF: "turned campaigns off"}
 PAGE = 5000
-ORDER_FIELDS = frozenset(NUMBER_FIELDS + DATE_FIELDS)
+ORDER_FIELDS = frozenset((*NUMBER_FIELDS, "last_order_at"))
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ def members(store_id: int, match: str, conditions: list[Condition], channel: str
     if channel not in ADDRESS_COLUMN:
         raise ValueError(f"campaigns go out by {', '.join(CHANNELS)}, not {channel}")
     with_orders = any(condition.field in ORDER_FIELDS for condition in conditions)
+    with_engagement = any(condition.field in ENGAGEMENT_FIELDS for condition in conditions)
     suppressed = _suppressed(store_id, channel)
     after = 0
     while True:
@@ -85,7 +93,9 @@ def members(store_id: int, match: str, conditions: list[Condition], channel: str
             return
         after = rows[-1].id
         stats = _order_stats(store_id, rows[0].id, after) if with_orders else {}
-        in_segment = [row for row in rows if matches(match, conditions, _profile(row, stats.get(row.id)))]
+        engaged = _engagement(store_id, rows[0].id, after) if with_engagement else {}
+        in_segment = [row for row in rows
+                      if matches(match, conditions, _profile(row, stats.get(row.id), engaged.get(row.id)))]
         consent = _consent(store_id, channel, in_segment)
         for row in in_segment:
             blocked = bool(row.address) and _is_suppressed(store_id, channel, row.address, suppressed)
@@ -111,11 +121,29 @@ def _order_stats(store_id: int, first: int, last: int) -> dict[int, tuple]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def _profile(row, stats: tuple | None) -> Profile:
+def _engagement(store_id: int, first: int, last: int) -> dict[int, tuple]:
+    """The latest open and click of a campaign message per customer of the page (from provider
+    events on the notifications' timelines)."""
+    N, E = Notification, NotificationEvent
+    latest = {}
+    rows = db.session.execute(
+        select(N.customer_id, E.kind, func.max(E.at)).join(E, E.notification_id == N.id)
+        .where(N.store_id == store_id, N.campaign_id.is_not(None), N.customer_id.between(first, last),
+               E.kind.in_(("opened", "clicked")))
+        .group_by(N.customer_id, E.kind))
+    for customer_id, kind, at in rows:
+        opened, clicked = latest.get(customer_id, (None, None))
+        latest[customer_id] = (_aware(at), clicked) if kind == "opened" else (opened, _aware(at))
+    return latest
+
+
+def _profile(row, stats: tuple | None, engaged: tuple | None = None) -> Profile:
     orders_count, total_spent, last_order_at = stats or (0, 0, None)
+    last_opened_at, last_clicked_at = engaged or (None, None)
     return Profile(tags=frozenset(row.tags or ()), groups=frozenset(row.groups or ()), locale=row.locale,
                    country=row.country, orders_count=orders_count, total_spent=Decimal(str(total_spent)),
-                   last_order_at=_aware(last_order_at))
+                   last_order_at=_aware(last_order_at), last_opened_at=last_opened_at,
+                   last_clicked_at=last_clicked_at)
 
 
 def _aware(moment):

@@ -18,7 +18,10 @@ MATCHES = ("all", "any")
 LIST_FIELDS = ("tags", "groups")  # a customer holds several: any_of / all_of / none_of
 TEXT_FIELDS = ("locale", "country")  # one value each: eq, or any_of / none_of a list
 NUMBER_FIELDS = ("orders_count", "total_spent")
-DATE_FIELDS = ("last_order_at",)
+# last_opened_at / last_clicked_at: the customer's latest open or click of any campaign message,
+# so "opened a campaign since 1 November" is `last_opened_at after 2026-11-01`.
+ENGAGEMENT_FIELDS = ("last_opened_at", "last_clicked_at")
+DATE_FIELDS = ("last_order_at", *ENGAGEMENT_FIELDS)
 FIELDS = LIST_FIELDS + TEXT_FIELDS + NUMBER_FIELDS + DATE_FIELDS
 OPERATORS: dict[str, tuple[str, ...]] = {
     **{name: ("any_of", "all_of", "none_of") for name in LIST_FIELDS},
@@ -48,6 +51,8 @@ class Profile:
     orders_count: int = 0
     total_spent: Decimal = Decimal("0")
     last_order_at: datetime | None = None
+    last_opened_at: datetime | None = None
+    last_clicked_at: datetime | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -175,7 +180,7 @@ def _holds(condition: Condition, profile: Profile) -> bool:
     if name in NUMBER_FIELDS:
         actual = Decimal(str(getattr(profile, name)))
         return {"eq": actual == wanted, "gt": actual > wanted, "lt": actual < wanted}[op]
-    moment = profile.last_order_at
-    if moment is None:  # never ordered: neither before nor after any date
+    moment = getattr(profile, name)
+    if moment is None:  # never ordered (opened, clicked): neither before nor after any date
         return False
     return moment < wanted if op == "before" else moment > wanted

@@ -38,6 +38,11 @@ def configure(secret_key: str, public_base_url: str = "") -> None:
         _Config.base_url = public_base_url.rstrip("/")
 
 
+def base_url() -> str:
+    """Where the signed links point: the app's public address."""
+    return _Config.base_url
+
+
 def token(store_id: int, customer_id: int, channel: str) -> str:
     return _Config.serializer.dumps([store_id, customer_id, channel])
 

@@ -58,6 +58,12 @@ def enqueue_assigned(rows: Iterable[Notification]) -> int:
     for row in rows:
         if row.status == PENDING and row.job_id:
             jobs.setdefault(row.job_id, (row.priority, []))[1].append(row.id)
+    return enqueue_jobs(jobs)
+
+
+def enqueue_jobs(jobs: dict[str, tuple[str, list[int]]]) -> int:
+    """Enqueue committed rows by job id: {job_id: (priority, ids)}; returns how many were queued.
+    Rows that could not be (Redis down) are marked unqueued for the sweep."""
     queued, unqueued = 0, []
     for job_id, (priority, ids) in jobs.items():
         if unqueued:  # Redis already failed once in this call: do not wait for it again

@@ -19,7 +19,9 @@ def segment(match, *conditions):
 
 
 def test_the_api_vocabulary_is_exactly_the_issues():
-    assert set(FIELDS) == {"tags", "groups", "locale", "country", "orders_count", "total_spent", "last_order_at"}
+    # The API's fields, and the issue's "whether they opened or clicked a recent campaign".
+    assert set(FIELDS) == {"tags", "groups", "locale", "country", "orders_count", "total_spent", "last_order_at",
+                           "last_opened_at", "last_clicked_at"}
     assert {op for ops in OPERATORS.values() for op in ops} == {
         "any_of", "all_of", "none_of", "eq", "gt", "lt", "before", "after"}
 
