@@ -40,7 +40,7 @@ from webapp.runtime import RuntimeSettings
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-CHUNK = 500  # recipients turned into notifications per step: short, so urgent jobs wait little
+CHUNK = 1000  # recipients turned into notifications per step: one delivery job's worth
 BACKLOG = 20_000  # open notifications of the campaign beyond which the pump waits for delivery
 PASS_SECONDS = 20  # a pass then hands over to a fresh job
 IDLE_RECHECK = 5  # seconds between passes while only deliveries are outstanding
