@@ -39,6 +39,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Unsubscribe and preference-centre links are signed with a key derived from SECRET_KEY.
     links.configure(app.config["SECRET_KEY"], app.config.get("PUBLIC_BASE_URL") or "")
+    from webapp.campaigns.campaign_store import stopped_campaigns
+    from webapp.dispatch import marketing_gate
+
+    # The send-time check holds back messages of a campaign paused or cancelled after they were
+    # queued; campaigns sit above dispatch, so their lookup is handed down here.
+    marketing_gate.watch_campaigns(stopped_campaigns)
 
     # Configure the ORM now: lazily, on the first query, a worker's stop signal could interrupt it
     # half-way and leave every later query failing.

@@ -16,6 +16,7 @@ from webapp.consent.state import set_consent
 from webapp.consent.suppression import suppress
 from webapp.customers.models import Customer
 from webapp.dispatch.models import Notification
+from webapp.dispatch.queueing import enqueue_ids
 from webapp.dispatch.receipts import apply_receipt
 from webapp.events.api_keys import create_api_key
 from webapp.extensions import db
@@ -252,3 +253,96 @@ def test_a_test_send_goes_to_the_address_given(app, client, store, auth):
     assert mail.recipient == "me@shop.test" and mail.subject == "[Test] Winter sale, friend"
     assert client.post(f"/api/v1/campaigns/{campaign_id}/test", headers=auth, json={"address": "nope"}
                        ).status_code == 422
+
+
+def test_messages_already_tried_stay_unsent_while_paused_and_go_once_on_resume(app, client, store, auth):
+    customers(store, 3)
+    campaign_id = compose(client, auth, segment(client, auth))
+    client.post(f"/api/v1/campaigns/{campaign_id}/send", headers=auth)
+    pump(campaign_id, app.extensions["runtime_settings"])
+    # One row was claimed once and handed back (a batch out of time, quiet hours): pausing cannot
+    # simply delete it, so the send-time check must hold it back.
+    tried = db.session.scalar(select(Notification).where(Notification.campaign_id == campaign_id).limit(1))
+    tried.attempts = 1
+    db.session.commit()
+    paused = client.post(f"/api/v1/campaigns/{campaign_id}/pause", headers=auth).get_json()
+    assert paused["counts"]["waiting"] == 2 and paused["counts"]["queued"] == 1
+    enqueue_ids("marketing", [tried.id])
+    run_worker()
+    assert sandbox_messages(store.id) == []
+    db.session.expire_all()
+    assert db.session.get(Notification, tried.id).error == "held back: the campaign was paused"
+    client.post(f"/api/v1/campaigns/{campaign_id}/resume", headers=auth)
+    drive(app, campaign_id)
+    assert sorted(m.recipient for m in sandbox_messages(store.id)) == [f"c{i}@shop.test" for i in range(3)]
+
+
+def test_a_cancelled_campaigns_queued_messages_are_never_sent(app, client, store, auth):
+    customers(store, 3)
+    campaign_id = compose(client, auth, segment(client, auth))
+    client.post(f"/api/v1/campaigns/{campaign_id}/send", headers=auth)
+    pump(campaign_id, app.extensions["runtime_settings"])
+    db.session.execute(update(Notification).where(Notification.campaign_id == campaign_id).values(attempts=1))
+    db.session.commit()
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/cancel", headers=auth).get_json()["status"] == "cancelled"
+    run_worker()
+    assert sandbox_messages(store.id) == []
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/resume", headers=auth).status_code == 409
+    # A pump pass still queued finds the campaign cancelled and writes nothing.
+    assert pump(campaign_id, app.extensions["runtime_settings"]) == "cancelled"
+
+
+def test_resend_to_failed_twice_at_once_resends_each_once(app, client, store, auth):
+    customers(store, 3)
+    campaign_id = compose(client, auth, segment(client, auth))
+    client.post(f"/api/v1/campaigns/{campaign_id}/send", headers=auth)
+    drive(app, campaign_id)
+    db.session.execute(update(Notification).where(Notification.campaign_id == campaign_id)
+                       .values(status="failed", error="sandbox: HTTP 503"))
+    db.session.commit()
+    first = client.post(f"/api/v1/campaigns/{campaign_id}/resend-failed", headers=auth).get_json()
+    second = client.post(f"/api/v1/campaigns/{campaign_id}/resend-failed", headers=auth).get_json()
+    assert (first["resent"], second["resent"]) == (3, 0)
+    drive(app, campaign_id)
+    assert len(sandbox_messages(store.id)) == 6  # the first three, then one each again
+
+
+def test_a_recipient_whose_message_cannot_render_is_left_out_and_the_rest_go(app, client, store, auth):
+    customers(store, 4)  # c0 and c2 have no name
+    content = {"en": {"subject": "Hi", "body": "<p>{{ 10 // (customer.name|length) }}</p>"}}  # 0 for no name
+    campaign_id = compose(client, auth, segment(client, auth), content=content)
+    client.post(f"/api/v1/campaigns/{campaign_id}/send", headers=auth)
+    drive(app, campaign_id)
+    assert sorted(m.recipient for m in sandbox_messages(store.id)) == ["c1@shop.test", "c3@shop.test"]
+    counts = client.get(f"/api/v1/campaigns/{campaign_id}", headers=auth).get_json()["counts"]
+    assert counts["excluded"] == 2 and any(why.startswith("template error") for why in counts["reasons"])
+
+
+def test_more_bad_campaigns_refused_naming_the_field(app, client, store, auth):
+    customers(store, 1)
+    segment_id = segment(client, auth)
+    sms = {"name": "S", "channel": "sms", "segment_id": segment_id, "content": {"en": {"body": "Sale"}},
+           "ab_test": {"field": "subject", "b": {"en": "x"}}}
+    assert client.post("/api/v1/campaigns", headers=auth, json=sms).get_json()["field"] == "ab_test.field"
+    last_week = (utcnow() - timedelta(days=7)).isoformat()
+    local = compose(client, auth, segment_id, send_at=last_week, local_time=True)
+    assert client.post(f"/api/v1/campaigns/{local}/send", headers=auth).get_json()["field"] == "send_at"
+
+
+def test_editing_in_the_dashboard_keeps_what_the_form_does_not_show(app, client, store, auth, login_as):
+    customers(store, 1)
+    campaign_id = compose(client, auth, segment(client, auth),
+                          sender={"name": "Ana at Demo", "reply_to": "a@shop.test"},
+                          utm={"source": "news", "term": "wool"}, rate_limits=[{"per": "day", "limit": 5000}])
+    login_as("marketer")
+    page = client.get(f"/campaigns/{campaign_id}/edit").get_data(as_text=True)
+    assert "Ana at Demo" not in page  # no input for it
+    form = {"csrf_token": client.csrf, "name": "Winter 2", "channel": "email", "segment_id": "1", "locale-0": "en",
+            "subject-0": "Hi", "body-0": "<p>Hi</p>", "reply_to": "a@shop.test", "utm_source": "news",
+            "per_minute": "100"}
+    assert client.post(f"/campaigns/{campaign_id}/edit", data=form).status_code == 302
+    saved = client.get(f"/api/v1/campaigns/{campaign_id}", headers=auth).get_json()
+    assert saved["name"] == "Winter 2" and saved["sender"] == {"name": "Ana at Demo", "reply_to": "a@shop.test"}
+    assert saved["utm"] == {"source": "news", "term": "wool"}
+    limits = sorted(saved["rate_limits"], key=lambda limit: limit["per"])
+    assert limits == [{"per": "day", "limit": 5000}, {"per": "minute", "limit": 100}]

@@ -15,6 +15,8 @@ from sqlalchemy.types import TypeDecorator
 from tests.factories import make_customer, make_store, make_user
 from tests.pipeline import FIXTURES, connect_sources, post_shopify, run_worker, set_rule
 from webapp.audit.models import AuditEntry, record
+from webapp.campaigns.models import Campaign, CampaignRecipient
+from webapp.campaigns.segment_store import create_segment
 from webapp.channels.models import SandboxMessage
 from webapp.channels.providers.base import OutboundMessage
 from webapp.channels.providers.inbox import InboxProvider
@@ -480,3 +482,27 @@ def test_a_stop_outlives_the_erasure_when_the_same_number_comes_back(store):
     rows = send_message(store, again, "payment.failed", key="pf", reason="t", data={"payment": {"amount": "9"}})
     sms = next(row for row in rows if row.channel == "sms")
     assert sms.status == "suppressed" and sms.error.startswith("suppressed: opted out (STOP)")
+
+
+def test_erasure_clears_the_customer_from_campaigns_and_a_waiting_one_is_never_sent(client, store):
+    owner = owner_of(store)
+    bob = give_bob_everything(client, store, owner)
+    segment, _ = create_segment(store.id, "Everyone", "all", [])
+    campaign = Campaign(store_id=store.id, name="Winter", channel="email", segment_id=segment.id,
+                        content={"en": {"subject": "Hi", "body": "<p>Hi</p>"}}, status="sending")
+    db.session.add(campaign)
+    db.session.flush()
+    db.session.add(Notification(store_id=store.id, customer_id=bob.id, campaign_id=campaign.id, source="campaign",
+                                message_type="campaign.message", channel="email", priority="marketing",
+                                recipient=BOB["email"], body=f"Hi {BOB['name']}", status="sent",
+                                substitutions={"[[nh:name]]": BOB["name"], "[[nh:email]]": BOB["email"]},
+                                idempotency_key="campaign-1-customer-1"))
+    db.session.add(CampaignRecipient(campaign_id=campaign.id, customer_id=bob.id, address=BOB["email"],
+                                     name=BOB["name"], status="waiting"))
+    db.session.commit()
+
+    erase(store, bob, owner)
+
+    assert mentions(BOB) == []
+    recipient = db.session.scalar(select(CampaignRecipient).where(CampaignRecipient.customer_id == bob.id))
+    assert (recipient.status, recipient.address, recipient.name) == ("excluded", "erased", "")

@@ -78,7 +78,7 @@ def parse(data: object, store_timezone: str = "UTC") -> tuple[CampaignInput, lis
     parsed.rate_limits = _rate_limits(data.get("rate_limits"), problems)
     parsed.sender = _sender(data.get("sender"), problems)
     parsed.utm = _utm(data.get("utm"), problems)
-    parsed.ab_test = _ab_test(data.get("ab_test"), parsed.content, problems)
+    parsed.ab_test = _ab_test(data.get("ab_test"), parsed.content, parsed.channel, problems)
     return parsed, problems
 
 
@@ -168,7 +168,7 @@ def _utm(raw: object, problems: list[Problem]) -> dict[str, str] | None:
     return utm or None
 
 
-def _ab_test(raw: object, content: dict, problems: list[Problem]) -> dict | None:
+def _ab_test(raw: object, content: dict, channel: str, problems: list[Problem]) -> dict | None:
     if raw in (None, {}):
         return None
     if not isinstance(raw, dict):
@@ -178,6 +178,8 @@ def _ab_test(raw: object, content: dict, problems: list[Problem]) -> dict | None
     sample, wait = raw.get("sample_percent", 10), raw.get("wait_minutes", 60)
     if test_field not in AB_FIELDS:
         problems.append(Problem("ab_test.field", "ab_test.field is subject or body"))
+    elif test_field == "subject" and channel != "email":
+        problems.append(Problem("ab_test.field", f"{channel} messages have no subject: test the body"))
     if metric not in AB_METRICS:
         problems.append(Problem("ab_test.metric", "ab_test.metric is opens or clicks"))
     if not isinstance(sample, int) or isinstance(sample, bool) or not 1 <= sample <= 50:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.accounts.models import Store
 from webapp.audit.models import record
 from webapp.campaigns.campaign_input import CampaignInput, parse
-from webapp.campaigns.models import EDITABLE, Campaign
+from webapp.campaigns.models import CANCELLED, EDITABLE, PAUSED, Campaign
 from webapp.campaigns.segment_rules import Problem
 from webapp.campaigns.segment_store import get_segment
 from webapp.extensions import db
@@ -47,6 +48,27 @@ def update_campaign(store: Store, campaign: Campaign, data: object, user_id: int
     record(store.id, user_id, "campaign.updated", campaign.name, new={"id": campaign.id})
     db.session.commit()
     return []
+
+
+def transition(campaign: Campaign, expected: tuple[str, ...], *conditions, **values) -> bool:
+    """Change the campaign only if it is still in one of `expected` (and `conditions` hold), in one
+    UPDATE: the pump and staff (pause, cancel, resend) never overwrite each other's change. The
+    UPDATE also holds the row (PostgreSQL) or the database (SQLite) until the caller commits, so a
+    pause waits for a chunk being written and then takes it back."""
+    changed = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(expected), *conditions)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    for name, value in values.items() if changed else ():
+        set_committed_value(campaign, name, value)  # the object says so too, without a second write
+    return bool(changed)
+
+
+def stopped_campaigns(campaign_ids: set[int]) -> dict[int, str]:
+    """Which of these campaigns are paused or cancelled (for the send-time check)."""
+    if not campaign_ids:
+        return {}
+    return dict(db.session.execute(select(Campaign.id, Campaign.status).where(
+        Campaign.id.in_(campaign_ids), Campaign.status.in_((PAUSED, CANCELLED)))).all())
 
 
 def get_campaign(store_id: int, campaign_id: int) -> Campaign | None:

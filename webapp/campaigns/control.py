@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select, update
 
 from webapp.accounts.models import Store
 from webapp.audit.models import record
+from webapp.campaigns.campaign_store import transition
 from webapp.campaigns.models import (
     CANCELLED,
     DONE,
@@ -25,6 +26,7 @@ from webapp.campaigns.models import (
 )
 from webapp.campaigns.pump_queue import enqueue_pump
 from webapp.dispatch import models as m
+from webapp.dispatch.marketing_gate import CAMPAIGN_PAUSED
 from webapp.extensions import db
 from webapp.timeutil import utcnow
 
@@ -35,9 +37,8 @@ class CampaignStateError(ValueError):
 
 def pause(store: Store, campaign: Campaign, user_id: int | None = None, reason: str = "paused by staff") -> int:
     """Stop sending; returns how many queued messages were taken back."""
-    if campaign.status not in (SENDING, SCHEDULED):
-        raise CampaignStateError(f"only a sending or scheduled campaign can be paused; this one is {campaign.status}")
-    campaign.status, campaign.status_reason = PAUSED, reason
+    if not transition(campaign, (SENDING, SCHEDULED), status=PAUSED, status_reason=reason):
+        raise _state_error(campaign, "only a sending or scheduled campaign can be paused")
     taken = take_back_unsent(campaign)
     record(store.id, user_id, "campaign.paused", campaign.name, new={"id": campaign.id, "taken_back": taken})
     db.session.commit()
@@ -45,21 +46,21 @@ def pause(store: Store, campaign: Campaign, user_id: int | None = None, reason: 
 
 
 def resume(store: Store, campaign: Campaign, user_id: int | None = None) -> None:
-    if campaign.status != PAUSED:
-        raise CampaignStateError(f"only a paused campaign can be resumed; this one is {campaign.status}")
-    campaign.status = SENDING if campaign.started_at else SCHEDULED
-    campaign.status_reason = None
-    record(store.id, user_id, "campaign.resumed", campaign.name, new={"id": campaign.id})
+    """Carry on; messages the send-time check held back while paused are written again."""
+    if not transition(campaign, (PAUSED,), status=SENDING if campaign.started_at else SCHEDULED, status_reason=None):
+        raise _state_error(campaign, "only a paused campaign can be resumed")
+    again = _requeue(campaign, m.Notification.error == CAMPAIGN_PAUSED, "held while the campaign was paused")
+    record(store.id, user_id, "campaign.resumed", campaign.name, new={"id": campaign.id, "held_back": again})
     db.session.commit()
     enqueue_pump(campaign.id)
 
 
 def cancel(store: Store, campaign: Campaign, user_id: int | None = None) -> int:
     """Stop for good; returns how many queued messages were taken back."""
-    if campaign.status in (DONE, CANCELLED):
-        raise CampaignStateError(f"the campaign is already {campaign.status}")
     started = campaign.status != DRAFT
-    campaign.status, campaign.status_reason, campaign.finished_at = CANCELLED, "cancelled by staff", utcnow()
+    if not transition(campaign, (DRAFT, SCHEDULED, SENDING, PAUSED), status=CANCELLED,
+                      status_reason="cancelled by staff", finished_at=utcnow()):
+        raise _state_error(campaign, "a sent or cancelled campaign cannot be cancelled")
     taken = take_back_unsent(campaign) if started else 0
     record(store.id, user_id, "campaign.cancelled", campaign.name, new={"id": campaign.id, "taken_back": taken})
     db.session.commit()
@@ -71,25 +72,36 @@ def resend_failed(store: Store, campaign: Campaign, user_id: int | None = None) 
     that bounced or complained: their addresses are suppressed); returns how many."""
     if campaign.status not in (SENDING, PAUSED, DONE):
         raise CampaignStateError(f"a {campaign.status} campaign has nothing to resend")
-    N, R = m.Notification, CampaignRecipient
-    failed = list(db.session.scalars(
-        select(R.id).join(N, N.id == R.notification_id)
-        .where(R.campaign_id == campaign.id, R.status == QUEUED, N.status == m.FAILED,
-               ~or_(N.error.like("%: bounced%"), N.error.like("%: complained%")))))
-    if not failed:
+    N = m.Notification
+    at_provider = (N.status == m.FAILED) & ~or_(N.error.like("%: bounced%"), N.error.like("%: complained%"))
+    count = _requeue(campaign, at_provider, "resent after a failure")
+    if not count:
         return 0
-    for start in range(0, len(failed), 5000):
-        db.session.execute(update(R).where(R.id.in_(failed[start:start + 5000]))
-                           .values(status=WAITING, notification_id=None, round=R.round + 1, due_at=utcnow(),
-                                   reason="resent after a failure"))
-    if campaign.status != PAUSED:  # a paused campaign keeps its reason: nothing goes until resumed
-        campaign.status, campaign.finished_at = SENDING, None
-        campaign.status_reason = f"resending to {len(failed)} that failed"
-    record(store.id, user_id, "campaign.resent_failed", campaign.name, new={"id": campaign.id, "count": len(failed)})
+    # A paused campaign keeps its reason: nothing goes until it is resumed.
+    transition(campaign, (SENDING, DONE), status=SENDING, finished_at=None,
+               status_reason=f"resending to {count} that failed")
+    record(store.id, user_id, "campaign.resent_failed", campaign.name, new={"id": campaign.id, "count": count})
     db.session.commit()
     if campaign.status == SENDING:
         enqueue_pump(campaign.id)
-    return len(failed)
+    return count
+
+
+def _requeue(campaign: Campaign, which, reason: str) -> int:
+    """Recipients whose current message matches `which` wait again, for a new message (the next
+    round: a new idempotency key). The condition is checked by the UPDATE itself, so two requests
+    at once (a double click) move each recipient once."""
+    N, R = m.Notification, CampaignRecipient
+    matching = select(N.id).where(N.campaign_id == campaign.id, which)
+    return db.session.execute(
+        update(R).where(R.campaign_id == campaign.id, R.status == QUEUED, R.notification_id.in_(matching))
+        .values(status=WAITING, notification_id=None, round=R.round + 1, due_at=utcnow(), reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def _state_error(campaign: Campaign, message: str) -> CampaignStateError:
+    db.session.refresh(campaign)
+    return CampaignStateError(f"{message}; this one is {campaign.status}")
 
 
 def take_back_unsent(campaign: Campaign) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -31,15 +31,17 @@ from webapp.timeutil import utcnow
 
 # A send_at this far in the past is taken for "now" (a form submitted slowly), beyond it refused.
 PAST_GRACE = timedelta(minutes=1)
+LATEST_OFFSET = timedelta(hours=12)  # UTC-12, where a wall-clock hour arrives last
 
 
 def launch(store: Store, campaign: Campaign, *, production: bool = False, user_id: int | None = None,
-           now: datetime | None = None) -> list[Problem]:
-    """Schedule the campaign (to start now or at send_at); [] when it was, else why not."""
+           now: datetime | None = None, checked: bool = False) -> list[Problem]:
+    """Schedule the campaign (to start now or at send_at); [] when it was, else why not. `checked`:
+    the caller has just run launch_problems on it (an edit saved with edit_checks)."""
     now = now or utcnow()
     if campaign.status not in EDITABLE:
         return [Problem("status", f"the campaign is {campaign.status}; only a draft can be sent")]
-    problems = launch_problems(store, campaign, production=production, now=now)
+    problems = [] if checked else launch_problems(store, campaign, production=production, now=now)
     if problems:
         return problems
     starts = start_at(campaign.send_at, campaign.local_time, zone(store.timezone), now)
@@ -52,9 +54,9 @@ def launch(store: Store, campaign: Campaign, *, production: bool = False, user_i
     return []
 
 
-def edit_checks(store: Store, campaign: Campaign, *, production: bool):
-    """What an edit must still pass: nothing more for a draft, the launch checks once scheduled."""
-    if campaign.status != SCHEDULED:
+def edit_checks(store: Store, campaign: Campaign, *, production: bool, launching: bool = False):
+    """What an edit must still pass: the launch checks once scheduled, or when it is being sent."""
+    if campaign.status != SCHEDULED and not launching:
         return None
     return lambda edited: launch_problems(store, edited, production=production, now=utcnow())
 
@@ -67,12 +69,21 @@ def launch_problems(store: Store, campaign: Campaign, *, production: bool, now: 
     if default not in parsed.content and default.split("-")[0] not in parsed.content:
         problems.append(Problem(f"content.{default}", f"no content in the store's language ({default}): "
                                                       "recipients whose language has none would get nothing"))
-    if parsed.send_at is not None and not parsed.local_time and parsed.send_at < now - PAST_GRACE:
+    if parsed.send_at is not None and _past_everywhere(parsed.send_at, parsed.local_time, store, now):
         problems.append(Problem("send_at", f"send_at {parsed.send_at:%Y-%m-%d %H:%M} UTC is in the past"))
     if not _has_provider(store.id, campaign.channel, production):
         problems.append(Problem("channel", f"no {campaign.channel} provider is set up: add one under Providers"))
     problems += _segment_problems(store, campaign)
     return problems
+
+
+def _past_everywhere(send_at: datetime, local_time: bool, store: Store, now: datetime) -> bool:
+    """A plain schedule is past when its moment is; a local-time one when its hour has passed in
+    the last zone on Earth too (UTC-12)."""
+    if not local_time:
+        return send_at < now - PAST_GRACE
+    latest = send_at.astimezone(zone(store.timezone)).replace(tzinfo=UTC) + LATEST_OFFSET
+    return latest < now - PAST_GRACE
 
 
 def _has_provider(store_id: int, channel: str, production: bool) -> bool:

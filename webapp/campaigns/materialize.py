@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.accounts.models import Store
-from webapp.campaigns.models import QUEUED, Campaign, CampaignRecipient
+from webapp.campaigns.campaign_store import transition
+from webapp.campaigns.models import EXCLUDED, QUEUED, SENDING, Campaign, CampaignRecipient
 from webapp.campaigns.render import MESSAGE_TYPE, CampaignRenderer, Person
 from webapp.campaigns.snapshot import WAIT_FOR_WINNER, B
 from webapp.channels.providers.registry import provider_chain
@@ -21,7 +22,7 @@ from webapp.dispatch.models import PENDING, Notification, NotificationEvent
 from webapp.dispatch.outbox import idempotency_key
 from webapp.dispatch.queueing import BATCH_SIZE, enqueue_jobs
 from webapp.extensions import db
-from webapp.templating.resolve import resolve_template
+from webapp.templating.resolve import normalize_locale
 
 # A job is one provider request: SendGrid's 1,000. Halving it (bench/campaign.py, 2 cores) made the
 # send 40 % slower, twice the jobs and chunks, and did not bring critical messages' p99 down.
@@ -47,17 +48,26 @@ def variant_content(campaign: Campaign, variant: str) -> dict[str, dict[str, str
 
 
 def materialize(campaign: Campaign, store: Store, recipients: list[CampaignRecipient], renderer: CampaignRenderer,
-                now: datetime, per_job: int) -> int:
-    """Notifications for these recipients, committed and queued; returns how many were new."""
+                now: datetime, per_job: int) -> int | None:
+    """Notifications for these recipients, committed and queued; returns how many were new, or None
+    when the campaign stopped sending meanwhile (paused, cancelled): nothing is written then."""
     if not recipients:
         return 0
-    rows, by_key, cache = [], {}, {}
-    for index, recipient in enumerate(recipients):
-        row = _row(campaign, store, recipient, renderer, now, cache)
-        row["job_id"] = f"deliver-{uuid.uuid4().hex}" if index % per_job == 0 else rows[-1]["job_id"]
+    rows, by_key, cache, broken = [], {}, {}, []
+    for recipient in recipients:
+        try:
+            row = _row(campaign, store, recipient, renderer, now, cache)
+        except Exception as error:  # noqa: BLE001 - one recipient's render error must not stop the campaign
+            broken.append({"id": recipient.id, "reason": f"template error: {str(error)[:300]}"})
+            continue
+        row["job_id"] = f"deliver-{uuid.uuid4().hex}" if len(rows) % per_job == 0 else rows[-1]["job_id"]
         rows.append(row)
         by_key[row["idempotency_key"]] = recipient
-    created = _insert(rows)
+    if not transition(campaign, (SENDING,), pumped_at=now):  # rendered first: the lock is held briefly
+        db.session.rollback()
+        return None
+    _exclude(broken)
+    created = _insert(rows) if rows else []
     ids = {key: notification_id for notification_id, key, _ in created}
     if len(ids) < len(by_key):  # some keys were there already (a racing pump): link those too
         table = Notification.__table__
@@ -77,6 +87,16 @@ def materialize(campaign: Campaign, store: Store, recipients: list[CampaignRecip
         jobs.setdefault(job_id, (MARKETING, []))[1].append(notification_id)
     enqueue_jobs(jobs)
     return len(created)
+
+
+def _exclude(broken: list[dict]) -> None:
+    """Recipients whose message could not be rendered (a template that fails on their data) are
+    left out with the error, rather than failing the chunk on every pass."""
+    if broken:
+        table = CampaignRecipient.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("recipient_id"))
+                           .values(status=EXCLUDED, reason=bindparam("why")),
+                           [{"recipient_id": item["id"], "why": item["reason"]} for item in broken])
 
 
 def _insert(rows: list[dict]) -> list[tuple[int, str, str]]:
@@ -103,23 +123,33 @@ def _insert(rows: list[dict]) -> list[tuple[int, str, str]]:
 
 
 def _template(campaign: Campaign, store: Store, variant: str, locale: str | None, cache: dict):
-    """The recipient's content: their variant, in their language or the fallback templates take."""
+    """The recipient's content: their variant, in their language or the closest the campaign has."""
     key = (variant, locale)
     if key not in cache:
         content = variant_content(campaign, variant)
-        overrides = {(MESSAGE_TYPE, campaign.channel, code): fields for code, fields in content.items()}
-        cache[key] = resolve_template(MESSAGE_TYPE, campaign.channel, locale, store.default_locale, overrides)
+        chosen = content_locale(content, locale, store.default_locale)
+        cache[key] = (content[chosen], chosen)
     return cache[key]
+
+
+def content_locale(content: dict, customer_locale: str | None, store_locale: str | None) -> str:
+    """Which of the campaign's languages a recipient gets: theirs, its base language (fr-CA → fr),
+    the store's, its base, then the first the campaign has. Never the platform's placeholder."""
+    for code in (normalize_locale(customer_locale), normalize_locale(store_locale)):
+        for candidate in (code, code.split("-")[0] if code else None):
+            if candidate and candidate in content:
+                return candidate
+    return next(iter(content))
 
 
 def _row(campaign: Campaign, store: Store, recipient: CampaignRecipient, renderer: CampaignRenderer,
          now: datetime, cache: dict) -> dict:
-    template = _template(campaign, store, recipient.variant, recipient.locale, cache)
+    fields, locale = _template(campaign, store, recipient.variant, recipient.locale, cache)
     person = Person(recipient.customer_id, recipient.name, recipient.address if campaign.channel == "email" else "")
-    out = renderer.message(template.fields, template.locale, person)
+    out = renderer.message(fields, locale, person)
     return {"store_id": store.id, "customer_id": recipient.customer_id, "campaign_id": campaign.id,
             "source": "campaign", "message_type": MESSAGE_TYPE, "channel": campaign.channel, "priority": MARKETING,
-            "locale": template.locale, "recipient": recipient.address, "subject": out.subject, "body": out.body,
+            "locale": locale, "recipient": recipient.address, "subject": out.subject, "body": out.body,
             "body_text": out.text, "headers": out.headers, "substitutions": out.substitutions, "status": PENDING,
             "idempotency_key": idempotency_key(f"{store.id}:campaign:{campaign.id}", recipient.customer_id,
                                                campaign.channel, recipient.round),

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from webapp.accounts.models import Store
 from webapp.campaigns import results
+from webapp.campaigns.campaign_store import transition
 from webapp.campaigns.control import take_back_unsent
 from webapp.campaigns.materialize import job_size, materialize
 from webapp.campaigns.models import DONE, PAUSED, SCHEDULED, SENDING, WAITING, Campaign, CampaignRecipient
@@ -86,7 +87,9 @@ def _pass(campaign_id: int, settings: RuntimeSettings, renew=lambda: None) -> st
         starts = start_at(campaign.send_at, campaign.local_time, zone(store.timezone), now)
         if starts > now:
             return _later(campaign, (starts - now).total_seconds(), "scheduled")
-        freeze(campaign, store, now)
+        if freeze(campaign, store, now) is None:  # paused or cancelled while it waited
+            db.session.rollback()
+            return campaign.status
         campaign.pumped_at = now
         db.session.commit()
     renderer = CampaignRenderer(store.id, store_info(store), campaign.channel, campaign.utm,
@@ -106,7 +109,9 @@ def _pass(campaign_id: int, settings: RuntimeSettings, renew=lambda: None) -> st
             return _later(campaign, allowed[1], "rate-limited")
         wanted = allowed[0] if allowed else min(CHUNK, room)
         due = _due(campaign, utcnow(), wanted)
-        materialize(campaign, store, due, renderer, utcnow(), per_job)
+        if materialize(campaign, store, due, renderer, utcnow(), per_job) is None:
+            db.session.refresh(campaign)
+            return campaign.status  # paused or cancelled by staff meanwhile
         if len(due) < wanted:
             return _settle(campaign)
         if urgent_work_waiting():  # this worker takes the critical job first, then this pump again
@@ -121,11 +126,12 @@ def _obstacle(campaign: Campaign, store: Store, settings: RuntimeSettings) -> st
     if outage:
         # Like a pause by staff: the queued, never-tried messages come back, rather than each
         # waiting out the breaker and failing; resuming writes them again under the same keys.
-        campaign.status, campaign.status_reason, campaign.pumped_at = PAUSED, outage, now
-        take_back_unsent(campaign)
+        if transition(campaign, (SENDING,), status=PAUSED, status_reason=outage, pumped_at=now):
+            take_back_unsent(campaign)
+            log.warning("campaign %s paused: %s", campaign.id, outage)
         db.session.commit()
-        log.warning("campaign %s paused: %s", campaign.id, outage)
-        return PAUSED
+        db.session.refresh(campaign)
+        return campaign.status
     window, _ = parse_window(campaign.send_window)
     tz = zone(store.timezone)
     if window and not in_window(window, now, tz):
@@ -192,10 +198,17 @@ def _settle(campaign: Campaign) -> str:
     next_due = db.session.scalar(select(func.min(CampaignRecipient.due_at)).where(
         CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.status == WAITING))
     if next_due is None and _open_count(campaign.id) == 0:
-        campaign.status, campaign.finished_at, campaign.pumped_at = DONE, utcnow(), utcnow()
-        campaign.status_reason = None
+        # Done only if still nothing waits when the row is written: a resend to failed may just
+        # have put recipients back.
+        nothing_waits = ~select(CampaignRecipient.id).where(CampaignRecipient.campaign_id == campaign.id,
+                                                            CampaignRecipient.status == WAITING).exists()
+        now = utcnow()
+        if transition(campaign, (SENDING,), nothing_waits, status=DONE, finished_at=now, pumped_at=now,
+                      status_reason=None):
+            db.session.commit()
+            return DONE
         db.session.commit()
-        return DONE
+        return _later(campaign, IDLE_RECHECK, SENDING)
     delay = IDLE_RECHECK if next_due is None else (next_due - utcnow()).total_seconds()
     return _later(campaign, max(1.0, delay), SENDING)
 

@@ -11,7 +11,8 @@ from sqlalchemy import insert
 
 from webapp.accounts.models import Store
 from webapp.campaigns.audience import EXCLUSION_LABELS, members
-from webapp.campaigns.models import EXCLUDED, SENDING, WAITING, Campaign, CampaignRecipient
+from webapp.campaigns.campaign_store import transition
+from webapp.campaigns.models import EXCLUDED, SCHEDULED, SENDING, WAITING, Campaign, CampaignRecipient
 from webapp.campaigns.schedule import due_at, zone
 from webapp.campaigns.segment_store import get_segment, rules_of
 from webapp.extensions import db
@@ -20,8 +21,11 @@ CHUNK = 5000
 A, B, WAIT_FOR_WINNER = "A", "B", "W"
 
 
-def freeze(campaign: Campaign, store: Store, now: datetime) -> int:
-    """Write the recipients and mark the campaign sending (the caller's commit); returns how many."""
+def freeze(campaign: Campaign, store: Store, now: datetime) -> int | None:
+    """Mark the campaign sending and write its recipients (the caller commits); returns how many, or
+    None when it is no longer scheduled (paused or cancelled meanwhile): nothing is written then."""
+    if not transition(campaign, (SCHEDULED,), status=SENDING, started_at=now, status_reason=None):
+        return None
     segment = get_segment(store.id, campaign.segment_id)
     match, conditions = rules_of(segment)
     store_tz = zone(store.timezone)
@@ -40,7 +44,6 @@ def freeze(campaign: Campaign, store: Store, now: datetime) -> int:
         if len(rows) == CHUNK:
             total += _write(rows)
     total += _write(rows)
-    campaign.status, campaign.started_at, campaign.status_reason = SENDING, now, None
     return total
 
 

@@ -10,6 +10,7 @@ overshoot the cap by the messages in flight; the cap is a courtesy, not a legal 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import case, func, insert, select
@@ -25,6 +26,24 @@ from webapp.dispatch.queueing import enqueue_ids
 from webapp.extensions import db
 from webapp.timeutil import utcnow
 
+# Why a queued message of a campaign paused or cancelled since is not sent (resuming writes the
+# paused ones again: campaigns/control.py).
+CAMPAIGN_PAUSED, CAMPAIGN_CANCELLED = "held back: the campaign was paused", "the campaign was cancelled"
+
+
+def _no_campaigns(campaign_ids: set[int]) -> dict[int, str]:
+    return {}
+
+
+_campaign_statuses: Callable[[set[int]], dict[int, str]] = _no_campaigns
+
+
+def watch_campaigns(lookup: Callable[[set[int]], dict[int, str]]) -> None:
+    """The campaigns' lookup of which are paused or cancelled (wired by the app: campaigns sit above
+    dispatch)."""
+    global _campaign_statuses
+    _campaign_statuses = lookup
+
 
 def gate(rows: list[m.Notification]) -> list[m.Notification]:
     """The rows to send now; held and suppressed rows are recorded and left out."""
@@ -37,6 +56,11 @@ def gate(rows: list[m.Notification]) -> list[m.Notification]:
         reason = suppressed.get((row.store_id, row.channel, row.recipient))
         if reason:
             stopped[row.id] = (m.SUPPRESSED, f"suppressed: {reason}")
+    campaigns = _campaign_statuses({row.campaign_id for row in rows if row.campaign_id and row.id not in stopped})
+    for row in rows:
+        if row.campaign_id in campaigns and row.id not in stopped:
+            why = CAMPAIGN_PAUSED if campaigns[row.campaign_id] == "paused" else CAMPAIGN_CANCELLED
+            stopped[row.id] = (m.SKIPPED, why)
     marketing = [row for row in rows if row.priority == MARKETING and row.id not in stopped]
     held: dict[int, list[m.Notification]] = {}
     if marketing:
@@ -121,10 +145,10 @@ def _record(rows: list[m.Notification], stopped: dict[int, tuple[str, str]], now
             continue
         status, why = stopped[row.id]
         row.status, row.error, row.lease_owner, row.lease_expires_at = status, why, None, None
-        if status == m.SUPPRESSED:
+        if status != m.PENDING:
             row.finished_at = now
         kind, detail = ("held", why.removeprefix("held: ") + "; sends then") if status == m.PENDING \
-            else (m.SUPPRESSED, f"at send time: {why}")
+            else (status, f"at send time: {why}")
         events.append({"notification_id": row.id, "kind": kind, "detail": detail, "at": now, "provider": None})
     db.session.execute(insert(m.NotificationEvent), events)
     db.session.commit()

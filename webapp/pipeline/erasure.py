@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import JSON, String, cast, delete, literal, or_, select, update
 
 from webapp.audit.models import AuditEntry, record
+from webapp.campaigns.models import EXCLUDED, WAITING, CampaignRecipient
 from webapp.channels.models import SandboxMessage
 from webapp.consent.models import ChannelSuppression, ConsentEvent, CustomerConsent
 from webapp.customers import gdpr
@@ -128,7 +129,8 @@ def _erase_outbox(scope: Scope) -> None:
                            .values(status=SKIPPED, error=CANCELLED, finished_at=now, next_attempt_at=None))
         _redact(Notification, (Notification.reason, Notification.error), Notification.id.in_(chunk), scope.own)
         db.session.execute(update(Notification).where(Notification.id.in_(chunk)).values(
-            recipient=gdpr.ERASED_ADDRESS, subject=None, body="", body_text=None, link=None, headers=None))
+            recipient=gdpr.ERASED_ADDRESS, subject=None, body="", body_text=None, link=None, headers=None,
+            substitutions=None))
         _redact(NotificationEvent, (NotificationEvent.detail,), NotificationEvent.notification_id.in_(chunk),
                 scope.own)
         db.session.execute(update(SandboxMessage).where(SandboxMessage.notification_id.in_(chunk))
@@ -138,6 +140,11 @@ def _erase_outbox(scope: Scope) -> None:
                                                     SandboxMessage.recipient.in_(scope.addresses))
                        .values(recipient=gdpr.ERASED_ADDRESS, subject=None, body=""))
     db.session.execute(delete(InboxMessage).where(InboxMessage.customer_id == scope.customer_id))
+    # In campaigns: no address or name kept, and never sent to if their campaign is still sending.
+    db.session.execute(update(CampaignRecipient).where(CampaignRecipient.customer_id == scope.customer_id)
+                       .values(address=gdpr.ERASED_ADDRESS, name="", reason="erased (GDPR)"))
+    db.session.execute(update(CampaignRecipient).where(CampaignRecipient.customer_id == scope.customer_id,
+                                                       CampaignRecipient.status == WAITING).values(status=EXCLUDED))
 
 
 def _erase_orders(scope: Scope) -> None:

@@ -59,24 +59,36 @@ def submitted(form: Mapping) -> dict:
             else [], "window_start": form.get("window_start", "09:00"), "window_end": form.get("window_end", "18:00")}
 
 
-def as_input(state: dict, keep: Mapping | None = None) -> dict:
-    """The API's fields from the form's state; `keep` carries fields the form does not show
-    (send_at, local_time: set when sending)."""
+def as_input(state: dict, keep: Mapping | None = None, previous: Mapping | None = None) -> dict:
+    """The API's fields from the form's state. `keep` carries fields the form does not show
+    (send_at, local_time: set when sending); `previous` (an edit) keeps what the form has no input
+    for: the sender's name, utm_content and utm_term, per-second and per-day limits, and variant B
+    in the languages after the first."""
+    before = dict(previous or {})
     content = {row["locale"]: {"subject": row["subject"], "body": row["body"]} if state["channel"] == "email"
                else {"body": row["body"]} for row in state["languages"] if row["locale"]}
     data = {"name": state["name"], "channel": state["channel"], "segment_id": _number(state["segment_id"]),
             "content": content or {"": {}}, **dict(keep or {})}
-    if state["reply_to"].strip():
-        data["sender"] = {"reply_to": state["reply_to"].strip()}
-    utm = {key: state[f"utm_{key}"].strip() for key in ("source", "medium", "campaign") if state[f"utm_{key}"].strip()}
+    sender = {**(before.get("sender") or {}), "reply_to": state["reply_to"].strip()}
+    if any(sender.values()):
+        data["sender"] = {key: value for key, value in sender.items() if value}
+    shown = ("source", "medium", "campaign")
+    utm = {key: value for key, value in (before.get("utm") or {}).items() if key not in shown}
+    utm |= {key: state[f"utm_{key}"].strip() for key in shown if state[f"utm_{key}"].strip()}
     if utm:
         data["utm"] = utm
     if state["ab_enabled"]:
+        earlier_b = (before.get("ab_test") or {}).get("b") or {}
+        locales = [row["locale"] for row in state["languages"] if row["locale"]]
         data["ab_test"] = {"field": state["ab_field"], "metric": state["ab_metric"],
                            "sample_percent": _number(state["ab_sample"]), "wait_minutes": _number(state["ab_wait"]),
-                           "b": {row["locale"]: state["ab_b"] for row in state["languages"] if row["locale"]}}
+                           "b": {locale: state["ab_b"] if index == 0 else earlier_b.get(locale) or state["ab_b"]
+                                 for index, locale in enumerate(locales)}}
+    limits = [limit for limit in before.get("rate_limits") or [] if limit.get("per") != "minute"]
     if state["per_minute"].strip():
-        data["rate_limits"] = [{"per": "minute", "limit": _number(state["per_minute"])}]
+        limits.append({"per": "minute", "limit": _number(state["per_minute"])})
+    if limits:
+        data["rate_limits"] = limits
     if state["window_enabled"]:
         data["send_window"] = {"days": state["window_days"], "start": state["window_start"],
                                "end": state["window_end"]}

@@ -24,7 +24,7 @@ from webapp.campaigns.render import CampaignRenderer, Person
 from webapp.campaigns.segment_rules import Problem
 from webapp.campaigns.segment_store import get_segment, list_segments
 from webapp.channels.test_sends import TestAddressError
-from webapp.dispatch.models import Notification
+from webapp.dispatch.models import OPEN_STATUSES, Notification
 from webapp.extensions import db
 from webapp.notifications.plan_requests import store_info
 from webapp.templating.render import TemplateRenderError
@@ -82,7 +82,8 @@ def edit(campaign_id: int):
     state = campaign_form.submitted(request.form)
     keep = {"send_at": input_of(campaign)["send_at"], "local_time": campaign.local_time}
     store = _store()
-    problems = update_campaign(store, campaign, campaign_form.as_input(state, keep), current_user.id,
+    edited = campaign_form.as_input(state, keep, previous=input_of(campaign))
+    problems = update_campaign(store, campaign, edited, current_user.id,
                                checks=edit_checks(store, campaign, production=runtime_settings().production))
     if problems:
         return _compose(campaign, state, problems, 422)
@@ -177,10 +178,13 @@ def send(campaign_id: int):
         keep["local_time"] = when == "local"
         if when != "now" and not keep["send_at"]:
             problems = [Problem("send_at", "choose the date and time to send at")]
-        else:
-            problems = update_campaign(store, campaign, keep, current_user.id)
+        else:  # the schedule is saved only if the launch checks pass: nothing changes otherwise
+            problems = update_campaign(store, campaign, keep, current_user.id,
+                                       checks=edit_checks(store, campaign, production=runtime_settings().production,
+                                                          launching=True))
     if not problems:
-        problems = launch(store, campaign, production=runtime_settings().production, user_id=current_user.id)
+        problems = launch(store, campaign, production=runtime_settings().production, user_id=current_user.id,
+                          checked=campaign.status in EDITABLE)
     if problems:
         db.session.rollback()
         return _detail(_campaign_or_404(campaign_id), problems, 422)
@@ -237,6 +241,8 @@ def recipients(campaign_id: int):
              .where(R.campaign_id == campaign.id, R.id > after).order_by(R.id).limit(RECIPIENT_PAGE + 1))
     if wanted == "excluded":
         query = query.where(R.status == "excluded")
+    elif wanted == "pending":  # "Queued": waiting for a worker, being sent, or between retries
+        query = query.where(N.status.in_(OPEN_STATUSES))
     elif wanted:
         query = query.where(N.status == wanted)
     rows = db.session.execute(query).all()

@@ -55,3 +55,13 @@ def test_any_name_gives_what_a_full_render_gives(name):
     out = renderer().message(FIELDS, "en", person)
     reference = full(FIELDS, person)
     assert (out.subject, out.body, out.text) == (reference.subject, reference.body, reference.text)
+
+
+def test_a_recipient_gets_the_closest_language_the_campaign_has_never_the_platform_placeholder():
+    from webapp.campaigns.materialize import content_locale
+
+    content = {"en": {}, "fr": {}}
+    assert content_locale(content, "fr-CA", "en-US") == "fr"
+    assert content_locale(content, "de", "en-US") == "en"
+    assert content_locale(content, None, "en") == "en"
+    assert content_locale({"pt-BR": {}}, "de", "en") == "pt-BR"
