@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.request import urlopen
 
+from bench.machine import stop_process
+
 HOST = "127.0.0.1"
 SIGNATURE_MAX_AGE = 300
 
@@ -139,12 +141,7 @@ class FakeProvider:
             return json.loads(response.read())
 
     def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=5)
+        stop_process(self.process)
 
 
 def start(secret: str, timeout: float = 15.0) -> FakeProvider:

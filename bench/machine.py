@@ -103,3 +103,13 @@ def publish(results: str, heading: str, lines: list[str]) -> None:
     print(section)
     if results != "-":
         write_section(Path(results), heading, section)
+
+
+def stop_process(process) -> None:
+    """Stop a helper process (a multiprocessing.Process): terminate, then kill if it lingers."""
+    if process.is_alive():
+        process.terminate()
+    process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=5)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.request import urlopen
 
+from bench.machine import stop_process
+
 HOST = "127.0.0.1"
 API_KEY = "SG.bench-key.0123456789abcdef"
 PERSONALIZATIONS = 1000  # SendGrid's limit per request, and as many recipients in all
@@ -157,12 +159,7 @@ class SendGridServer:
             return json.loads(response.read())
 
     def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=5)
+        stop_process(self.process)
 
 
 def start(latency: float = 0.005, campaign_domain: str = "@example.test", timeout: float = 15.0) -> SendGridServer:

@@ -41,6 +41,13 @@ def _problems(problems):
     return error(422, problems[0].message, field=problems[0].field, problems=[p.as_dict() for p in problems])
 
 
+def _refused(problems):
+    """409 when the campaign's state forbids it (already sending, done), else 422 naming the field."""
+    if problems[0].field == "status":
+        return error(409, problems[0].message, field="status")
+    return _problems(problems)
+
+
 def with_campaign(view):
     """The key's store's campaign by its id in the URL, passed in place of the id; else 404."""
     @wraps(view)
@@ -82,8 +89,7 @@ def put_campaign(campaign):
     problems = update_campaign(g.api_store, campaign, payload,
                                checks=edit_checks(g.api_store, campaign, production=runtime_settings().production))
     if problems:
-        return error(409, problems[0].message, field="status") if problems[0].field == "status" \
-            else _problems(problems)
+        return _refused(problems)
     return jsonify(campaign_json(campaign, with_counts=False))
 
 
@@ -93,8 +99,7 @@ def put_campaign(campaign):
 def send_campaign(campaign):
     problems = launch(g.api_store, campaign, production=runtime_settings().production)
     if problems:
-        return error(409, problems[0].message, field="status") if problems[0].field == "status" \
-            else _problems(problems)
+        return _refused(problems)
     return jsonify(campaign_json(campaign, with_counts=False)), 202
 
 
