@@ -5,6 +5,7 @@ queued for the moment it starts. A test to oneself goes through the channel's fi
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from webapp.accounts.models import Store
 from webapp.audit.models import record
-from webapp.campaigns.audience import EXCLUSION_LABELS, reach
+from webapp.campaigns.audience import EXCLUSION_LABELS, members
 from webapp.campaigns.campaign_input import parse
 from webapp.campaigns.campaign_store import input_of
 from webapp.campaigns.models import EDITABLE, SCHEDULED, Campaign
@@ -97,12 +98,17 @@ def _segment_problems(store: Store, campaign: Campaign) -> list[Problem]:
     segment = get_segment(store.id, campaign.segment_id) if campaign.segment_id else None
     if segment is None:
         return [Problem("segment_id", "choose one of the store's segments")]
-    counted = reach(store.id, *rules_of(segment), campaign.channel)
-    if counted.reachable:
-        return []
-    why = ", ".join(f"{EXCLUSION_LABELS[reason]} {count}" for reason, count in counted.excluded.items() if count)
+    # The first reachable customer settles it: the send walks the whole segment again when it
+    # starts, so launching a campaign to 100,000 need not count them all first.
+    excluded, matched = Counter(), 0
+    for member in members(store.id, *rules_of(segment), campaign.channel):
+        if not member.excluded:
+            return []
+        matched += 1
+        excluded[member.excluded] += 1
+    why = ", ".join(f"{EXCLUSION_LABELS[reason]} {count}" for reason, count in excluded.items())
     return [Problem("segment_id", f"“{segment.name}” reaches no one by {campaign.channel}: "
-                                  f"{counted.matched} matched" + (f" ({why})" if why else ""))]
+                                  f"{matched} matched" + (f" ({why})" if why else ""))]
 
 
 def send_test(store: Store, campaign: Campaign, address: str, *, user_id: int | None = None,
