@@ -25,6 +25,9 @@ from webapp.notifications.rule_store import save_rules
 from webapp.notifications.rules import RuleKey, RuleState
 from webapp.orders.models import Order
 from webapp.pipeline.ingest import ingest_event
+from webapp.promotions import promotion_store
+from webapp.promotions.balances import GiftCardRequest, issue_credit, issue_gift_card
+from webapp.promotions.models import Promotion
 from webapp.timeutil import utcnow
 from webapp.vocabulary import ORDER_STATUSES
 
@@ -89,6 +92,7 @@ def seed_demo() -> Store:
         save_rules(store.id, None, rules)
     _seed_integrations(store)
     _seed_campaign(store)
+    _seed_promotions(store)
     return store
 
 
@@ -106,6 +110,41 @@ def _seed_campaign(store: Store) -> None:
                             "content": {"en": {"subject": "Winter warmers, {{ customer.first_name or 'friend' }}",
                                                "body": DEMO_CAMPAIGN_BODY}},
                             "utm": {"source": "newsletter", "medium": "email", "campaign": "winter-warmers"}})
+
+
+DEMO_PROMOTIONS = (
+    {"name": "VIP winter sale", "priority": 10, "conditions": [{"type": "customer_group", "group": "VIP"}],
+     "actions": [{"type": "percentage_off_items", "percent": 15, "categories": ["Outerwear"]}]},
+    {"name": "Welcome 10% (coupon)", "priority": 20,
+     "conditions": [{"type": "coupon"}, {"type": "first_order"}],
+     "actions": [{"type": "percentage_off_cart", "percent": 10}]},
+    {"name": "Socks: buy 2, get 1 free", "priority": 30,
+     "actions": [{"type": "buy_x_get_y", "buy": {"quantity": 2, "categories": ["Socks"]},
+                  "get": {"quantity": 1, "categories": ["Socks"]}, "percent": 100}]},
+    {"name": "Free shipping over 75", "priority": 90, "conditions": [{"type": "subtotal_above", "amount": "75.00"}],
+     "actions": [{"type": "free_shipping", "max_shipping": "15.00"}]},
+)
+
+
+def _seed_promotions(store: Store) -> None:
+    """Promotions (one with the coupon WELCOME10), a bundle, a gift card and some store credit, so
+    the Promotions pages and the simulator have something to price."""
+    if db.session.scalar(select(Promotion.id).where(Promotion.store_id == store.id).limit(1)):
+        return
+    for data in DEMO_PROMOTIONS:
+        promotion, _ = promotion_store.create_promotion(store, data)
+        if promotion.name.startswith("Welcome"):
+            request, _ = promotion_store.parse_coupon_request({"code": "WELCOME10", "once_per_customer": True})
+            promotion_store.add_coupons(promotion, request)
+    promotion_store.create_bundle(store, {"name": "Trail kit", "items": [{"product": "Trail runner", "quantity": 1},
+                                                                          {"product": "Merino socks", "quantity": 2}],
+                                          "amount": "12.00"})
+    issue_gift_card(store, GiftCardRequest("DEMO-GIFT-2026", Decimal("50.00"), store.currency, None, None,
+                                           "Happy holidays!"))
+    bob = db.session.scalar(select(Customer).where(Customer.store_id == store.id,
+                                                   Customer.email == "bob.norman@hostmail.com"))
+    if bob is not None:
+        issue_credit(store, bob, Decimal("20.00"), store.currency, "goodwill: late delivery of WC-727")
 
 
 def _seed_integrations(store: Store) -> None:

@@ -15,4 +15,14 @@ from webapp.events.models import ApiKey, IdempotentResponse, InboundEvent, Integ
 from webapp.inbox.models import InboxMessage  # noqa: F401
 from webapp.notifications.models import MessageRoute, NotificationRule  # noqa: F401
 from webapp.orders.models import Order, OrderStatusChange  # noqa: F401
+from webapp.promotions.models import (  # noqa: F401
+    Checkout,
+    Coupon,
+    CouponRedemption,
+    GiftCard,
+    GiftCardEntry,
+    Promotion,
+    StoreCreditAccount,
+    StoreCreditEntry,
+)
 from webapp.templating.models import MessageTemplate, MessageTemplateVersion  # noqa: F401

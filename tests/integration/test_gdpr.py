@@ -36,6 +36,8 @@ from webapp.notifications.manual import resend
 from webapp.orders.models import Order, OrderStatusChange
 from webapp.pipeline import erasure
 from webapp.pipeline.gdpr import JOB_QUEUE, request_erasure, request_export
+from webapp.promotions import promotion_store
+from webapp.promotions.models import Checkout, CouponRedemption, GiftCard
 from webapp.timeutil import utcnow
 
 BOB = {"email": "bob.norman@hostmail.com", "phone": "+15556251199", "raw_phone": "555-625-1199",
@@ -123,7 +125,24 @@ def give_bob_everything(client, store, owner) -> Customer:
                        body="Hello Bob Norman", idempotency_key="test-send-1"),
     ])
     db.session.commit()
+    _give_bob_a_gift_card_and_a_coupon(store, bob)
     return bob
+
+
+def _give_bob_a_gift_card_and_a_coupon(store, bob) -> None:
+    """A gift card for Bob with a message naming him, and a once-per-customer coupon he used."""
+    db.session.add(GiftCard(store_id=store.id, code="GIFT-0001-XYZW", code_key="gift-0001-xyzw", currency="USD",
+                            value_minor=2500, balance_minor=2500, recipient_email=BOB["email"], customer_id=bob.id,
+                            message="For Bob Norman, happy birthday"))
+    promotion, _ = promotion_store.create_promotion(store, {"name": "Welcome", "conditions": [{"type": "coupon"}],
+                                                            "actions": [{"type": "fixed_off_cart", "amount": "1.00"}]})
+    request, _ = promotion_store.parse_coupon_request({"code": "ONCE", "once_per_customer": True})
+    coupon = promotion_store.add_coupons(promotion, request)[0][0]
+    checkout = Checkout(store_id=store.id, number="G-1", currency="USD", priced={}, customer_id=bob.id)
+    db.session.add(checkout)
+    db.session.flush()
+    db.session.add(CouponRedemption(coupon_id=coupon.id, checkout_id=checkout.id, once_key=BOB["email"]))
+    db.session.commit()
 
 
 def needles(person: dict) -> set[str]:

@@ -34,6 +34,7 @@ from webapp.events.models import IdempotentResponse, InboundEvent
 from webapp.extensions import db
 from webapp.inbox.models import InboxMessage
 from webapp.orders.models import Order, OrderStatusChange
+from webapp.promotions.models import Coupon, CouponRedemption, GiftCard
 from webapp.timeutil import utcnow
 
 CHUNK = 500  # ids per IN list: well inside every database's limit on bound parameters
@@ -69,6 +70,7 @@ def erase_customer(request_id: int) -> GdprRequest | None:
     _erase_outbox(scope)
     _erase_orders(scope)
     _erase_consent(scope)
+    _erase_promotions(scope)
     _erase_store_wide(scope)
     gdpr.erase_requests(customer.id, scope.own)
     gdpr.erase_from_imports(scope.store_id, scope.wide)
@@ -156,6 +158,18 @@ def _erase_orders(scope: Scope) -> None:
         _redact(OrderStatusChange, (OrderStatusChange.note,), OrderStatusChange.order_id.in_(chunk), scope.own)
         db.session.execute(update(InboundEvent).where(InboundEvent.order_id.in_(chunk)).values(payload=ERASED_PAYLOAD))
         _redact(InboundEvent, (InboundEvent.detail,), InboundEvent.order_id.in_(chunk), scope.own)
+
+
+def _erase_promotions(scope: Scope) -> None:
+    """Gift cards keep their balance and ledger (money owed), not who they were for or the giver's
+    words; a once-per-customer coupon use stays counted against the customer's id, not their email."""
+    theirs = GiftCard.store_id == scope.store_id, or_(GiftCard.customer_id == scope.customer_id,
+                                                      GiftCard.recipient_email.in_(scope.addresses))
+    db.session.execute(update(GiftCard).where(*theirs).values(recipient_email=None, message=None))
+    coupons = select(Coupon.id).where(Coupon.store_id == scope.store_id)
+    db.session.execute(update(CouponRedemption).where(CouponRedemption.coupon_id.in_(coupons),
+                                                      CouponRedemption.once_key.in_(scope.addresses))
+                       .values(once_key=f"customer:{scope.customer_id}"))
 
 
 def _erase_consent(scope: Scope) -> None:

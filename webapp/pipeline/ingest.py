@@ -48,10 +48,12 @@ class IngestResult:
 
 
 def ingest_event(store: Store, event: NormalizedEvent, dedupe_key: str, payload: dict | None = None,
-                 waiting_inbound_id: int | None = None) -> IngestResult:
+                 waiting_inbound_id: int | None = None, tries: int = MAX_TRIES) -> IngestResult:
     """Apply one event. `waiting_inbound_id` completes an event stored earlier as WAITING
-    (BigCommerce, whose order details are fetched after the webhook was answered)."""
-    for attempt in range(MAX_TRIES):
+    (BigCommerce, whose order details are fetched after the webhook was answered). `tries=1` for a
+    caller whose own writes are in the same transaction: a retry would commit without them, so the
+    IntegrityError goes back to the caller (the session rolled back) instead."""
+    for attempt in range(tries):
         try:
             # Duplicates are rare: the first attempt relies on the unique index alone, and only a
             # retry after losing to it pays for looking the earlier delivery up.
@@ -59,7 +61,7 @@ def ingest_event(store: Store, event: NormalizedEvent, dedupe_key: str, payload:
                                                  look_for_duplicate=attempt > 0)
         except IntegrityError:
             db.session.rollback()
-            if attempt == MAX_TRIES - 1:
+            if attempt == tries - 1:
                 raise
             continue
         enqueue_assigned(notifications)

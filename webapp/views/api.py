@@ -31,6 +31,19 @@ def error(status: int, message: str, **extra):
     return jsonify({"error": message, **extra}), status
 
 
+def json_payload():
+    """(the request's JSON body, None) or (None, a 400 answer)."""
+    try:
+        return jsonbody.loads(request.get_data() or b"{}"), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, error(400, f"invalid JSON: {exc}")
+
+
+def problems_error(problems):
+    """422 naming the first problem's field, with every problem listed."""
+    return error(422, problems[0].message, field=problems[0].field, problems=[p.as_dict() for p in problems])
+
+
 def api_key_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):

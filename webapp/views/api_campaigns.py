@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify
 
-from webapp import jsonbody
 from webapp.campaigns import results
 from webapp.campaigns.campaign_store import create_campaign, get_campaign, input_of, update_campaign
 from webapp.campaigns.control import CampaignStateError, cancel, pause, resend_failed, resume
 from webapp.campaigns.launch import edit_checks, launch, send_test
 from webapp.channels.test_sends import TestAddressError
 from webapp.views import runtime_settings
-from webapp.views.api import api_key_required, bp, error
+from webapp.views.api import api_key_required, bp, error, json_payload, problems_error
 
 
 def campaign_json(campaign, with_counts: bool = True) -> dict:
@@ -30,22 +29,11 @@ def campaign_json(campaign, with_counts: bool = True) -> dict:
     return found
 
 
-def _payload():
-    try:
-        return jsonbody.loads(request.get_data() or b"{}"), None
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, error(400, f"invalid JSON: {exc}")
-
-
-def _problems(problems):
-    return error(422, problems[0].message, field=problems[0].field, problems=[p.as_dict() for p in problems])
-
-
 def _refused(problems):
     """409 when the campaign's state forbids it (already sending, done), else 422 naming the field."""
     if problems[0].field == "status":
         return error(409, problems[0].message, field="status")
-    return _problems(problems)
+    return problems_error(problems)
 
 
 def with_campaign(view):
@@ -63,12 +51,12 @@ def with_campaign(view):
 @bp.post("/campaigns")
 @api_key_required
 def post_campaign():
-    payload, failed = _payload()
+    payload, failed = json_payload()
     if failed:
         return failed
     campaign, problems = create_campaign(g.api_store, payload)
     if problems:
-        return _problems(problems)
+        return problems_error(problems)
     return jsonify(campaign_json(campaign, with_counts=False)), 201
 
 
@@ -83,7 +71,7 @@ def get_campaign_json(campaign):
 @api_key_required
 @with_campaign
 def put_campaign(campaign):
-    payload, failed = _payload()
+    payload, failed = json_payload()
     if failed:
         return failed
     problems = update_campaign(g.api_store, campaign, payload,
@@ -107,7 +95,7 @@ def send_campaign(campaign):
 @api_key_required
 @with_campaign
 def test_campaign(campaign):
-    payload, failed = _payload()
+    payload, failed = json_payload()
     if failed:
         return failed
     address = payload.get("address") if isinstance(payload, dict) else None
