@@ -86,16 +86,19 @@ def _register_blueprints(app: Flask) -> None:
         api,
         audit,
         auth,
+        bundles,
         callbacks,
         campaigns,
         customers,
         dashboard,
+        gift_cards,
         health,
         inbox,
         integrations,
         orders,
         outbox,
         preferences,
+        promotions,
         providers,
         routing,
         segments,
@@ -106,15 +109,18 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, account, dashboard, settings, templates, providers, team, audit, orders, activity, outbox,
-                   health, integrations, preferences, customers, routing, segments, campaigns):
+                   health, integrations, preferences, customers, routing, segments, campaigns, promotions, bundles,
+                   gift_cards):
         app.register_blueprint(module.bp)
     from webapp.views import api_gdpr, gdpr  # noqa: F401 - api_gdpr adds the /api/v1 GDPR routes to api.bp
 
     app.register_blueprint(gdpr.bp)  # GDPR requests; the customers' export downloads need no login
     from webapp.views import (
         api_campaigns,  # noqa: F401 - adds the /api/v1/campaigns routes to api.bp
+        api_checkout,  # noqa: F401 - adds the /api/v1/checkout routes to api.bp
         api_customers,  # noqa: F401 - adds the /api/v1/customers routes to api.bp
         api_messages,  # noqa: F401 - adds POST /api/v1/messages to api.bp
+        api_promotions,  # noqa: F401 - adds promotions, coupons, bundles, gift cards, store credit to api.bp
         api_segments,  # noqa: F401 - adds the /api/v1/segments routes to api.bp
         api_templates,  # noqa: F401 - adds the /api/v1/templates routes to api.bp
     )

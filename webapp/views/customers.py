@@ -22,7 +22,17 @@ from webapp.customers.directory import DirectoryFilterError, get_customer, parse
 from webapp.customers.fields import FieldError, split_labels
 from webapp.dispatch.queueing import queue
 from webapp.extensions import db
+from webapp.promotions.balances import (
+    credit_account,
+    credit_accounts,
+    credit_balance,
+    credit_ledger,
+    issue_credit,
+    parse_credit,
+)
+from webapp.promotions.promotion_input import Problem
 from webapp.views import is_htmx, render_page, require
+from webapp.views.gift_cards import KIND_LABELS, checkout_references, money, problems_at
 from webapp.views.read import customers as read
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -70,12 +80,13 @@ def _consent_context(customer, notice: str | None = None, error: str | None = No
             "notice": notice, "consent_error": error}
 
 
-def _detail(customer, status: int = 200, labels_error: str | None = None, labels_form: dict | None = None):
+def _detail(customer, status: int = 200, labels_error: str | None = None, labels_form: dict | None = None,
+            credit: dict | None = None):
     return render_template(
         "customers/detail.html", orders=read.orders_of(customer), notifications=read.notifications_of(customer),
         labels_error=labels_error, gdpr_enabled=current_user.can(EDIT_CUSTOMERS), vocabulary=vocabulary,
         labels_form=labels_form or {"groups": ", ".join(customer.groups or []), "tags": ", ".join(customer.tags or [])},
-        **_consent_context(customer)), status
+        **_consent_context(customer), **(credit or _credit_context(customer))), status
 
 
 @bp.get("/<int:customer_id>")
@@ -125,6 +136,57 @@ def change_labels(customer_id: int):
     db.session.commit()
     flash("Groups and tags saved.", "success")
     return redirect(url_for("customers.detail", customer_id=customer.id))
+
+
+# ------------------------------------------------------------------------------------- store credit
+
+def _credit_context(customer, form: dict | None = None, problems: list[Problem] = (),
+                    notice: str | None = None) -> dict:
+    """The store credit section: a balance per currency, the ledger, and the issue / take back form."""
+    ledger = credit_ledger(current_user.store_id, customer.id)
+    return {"credit_balances": [money(a.balance_minor, a.currency) for a in credit_accounts(current_user.store_id,
+                                                                                          customer.id)],
+            "credit_ledger": [(entry, money(entry.amount_minor, currency, signed=True)) for entry, currency in ledger],
+            "credit_checkouts": checkout_references(current_user.store_id, (e.checkout_id for e, _ in ledger)),
+            "credit_kinds": KIND_LABELS, "credit_notice": notice, "credit_problem_at": problems_at(list(problems)),
+            "credit_form": form or {"amount": "", "currency": current_user.store.currency, "reason": ""}}
+
+
+@bp.post("/<int:customer_id>/store-credit")
+@require(EDIT_CUSTOMERS)
+def change_store_credit(customer_id: int):
+    """Staff issue store credit (goodwill, a refund) or take it back with a negative amount, never below zero."""
+    customer = _customer_or_404(customer_id)
+    form = {name: request.form.get(name, "").strip() for name in ("amount", "currency", "reason")}
+    if customer.erased_at:
+        return _credit_answer(customer, form, [Problem("amount", "this customer's data was erased")], 409)
+    parsed, problems = parse_credit({**form, "currency": form["currency"] or current_user.store.currency},
+                                    current_user.store)
+    if problems:
+        return _credit_answer(customer, form, problems, 400)
+    amount, currency, reason = parsed
+    held = credit_balance(credit_account(current_user.store_id, customer.id, currency))
+    # Committed with the credit, or rolled back with it when it would go below zero.
+    record(current_user.store_id, current_user.id, "store_credit.issued", f"customer #{customer.id}",
+           new={"amount": str(amount), "currency": currency, "balance": str(held + amount)}, reason=reason)
+    if not issue_credit(current_user.store, customer, amount, currency, reason):
+        held = credit_balance(credit_account(current_user.store_id, customer.id, currency))
+        return _credit_answer(customer, form, [Problem("amount", f"Not taken back: the store credit holds {held} "
+                                                                 f"{currency}, less than {-amount} {currency}")], 409)
+    balance = credit_balance(credit_account(current_user.store_id, customer.id, currency))
+    done = "issued" if amount > 0 else "taken back"
+    notice = f"{abs(amount)} {currency} {done}: the balance is {balance} {currency}."
+    return _credit_answer(customer, None, [], 200, notice)
+
+
+def _credit_answer(customer, form: dict | None, problems: list[Problem], status: int, notice: str | None = None):
+    context = _credit_context(customer, form, problems, notice)
+    if is_htmx():
+        return render_template("customers/_store_credit.html", customer=customer, **context), status
+    if problems:
+        return _detail(customer, status, credit=context)
+    flash(notice, "success")
+    return redirect(url_for("customers.detail", customer_id=customer.id, _anchor="store-credit")), 303
 
 
 # ------------------------------------------------------------------------------------------ imports

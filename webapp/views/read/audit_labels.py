@@ -43,6 +43,19 @@ ACTION_LABELS = {
     "campaign.resumed": "Campaign resumed",
     "campaign.cancelled": "Campaign cancelled",
     "campaign.resent_failed": "Campaign resent to failed recipients",
+    "promotion.created": "Promotion created",
+    "promotion.updated": "Promotion changed",
+    "promotion.disabled": "Promotion disabled",
+    "promotion.enabled": "Promotion enabled",
+    "promotion.coupons_added": "Coupon codes added",
+    "gift_card.issued": "Gift card issued",
+    "gift_card.disabled": "Gift card disabled",
+    "gift_card.enabled": "Gift card enabled",
+    "gift_card.adjusted": "Gift card balance adjusted",
+    "bundle.created": "Bundle created",
+    "bundle.disabled": "Bundle disabled",
+    "bundle.enabled": "Bundle enabled",
+    "store_credit.issued": "Store credit issued or taken back",
 }
 
 
