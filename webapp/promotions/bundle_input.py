@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from webapp.promotions.engine import Rule
 from webapp.promotions.money import parse_amount
-from webapp.promotions.promotion_input import Problem, parse_percent
+from webapp.promotions.promotion_input import Problem, parse_common, parse_percent
 
 FIELDS = ("name", "items", "percent", "amount", "priority", "exclusive")
 MAX_ITEMS = 20
@@ -26,23 +26,7 @@ def parse(data: object, currency: str) -> tuple[BundleInput, list[Problem]]:
     if not isinstance(data, dict):
         return BundleInput(), [Problem("body", "send a JSON object with the bundle's fields")]
     parsed, problems = BundleInput(), []
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        problems.append(Problem(unknown[0], f"unknown field “{unknown[0]}”; bundles have {', '.join(FIELDS)}"))
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        problems.append(Problem("name", "name is required, at most 200 characters"))
-    else:
-        parsed.name = name.strip()
-    priority = data.get("priority", 100)
-    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 10_000:
-        problems.append(Problem("priority", "priority is a whole number from 0 (first) to 10000"))
-    else:
-        parsed.priority = priority
-    if not isinstance(data.get("exclusive", False), bool):
-        problems.append(Problem("exclusive", "exclusive is true or false"))
-    else:
-        parsed.exclusive = data.get("exclusive", False)
+    parse_common(data, parsed, FIELDS, "bundles", problems)
     parsed.items = _items(data.get("items"), problems)
     discount = _discount(data, currency, problems)
     if discount is not None and parsed.items:

@@ -42,9 +42,24 @@ def parse(data: object, currency: str, timezone: str = "UTC") -> tuple[Promotion
     if not isinstance(data, dict):
         return PromotionInput(), [Problem("body", "send a JSON object with the promotion's fields")]
     parsed, problems = PromotionInput(), []
-    unknown = sorted(set(data) - set(FIELDS))
+    parse_common(data, parsed, FIELDS, "promotions", problems)
+    parsed.starts_at = _moment(data.get("starts_at"), "starts_at", timezone, problems)
+    parsed.ends_at = _moment(data.get("ends_at"), "ends_at", timezone, problems)
+    if parsed.starts_at and parsed.ends_at and parsed.ends_at <= parsed.starts_at:
+        problems.append(Problem("ends_at", "ends_at must be after starts_at"))
+    parsed.conditions = _rules(data.get("conditions", []), "conditions", CONDITIONS, currency, problems)
+    parsed.actions = _rules(data.get("actions"), "actions", ACTIONS, currency, problems)
+    if not parsed.actions and not any(p.field.startswith("actions") for p in problems):
+        problems.append(Problem("actions", "a promotion needs at least one action"))
+    return parsed, problems
+
+
+def parse_common(data: dict, parsed, fields: tuple[str, ...], what: str, problems: list[Problem]) -> None:
+    """Unknown fields, name, priority and exclusive, as promotions and bundles share them, set on
+    `parsed` when valid."""
+    unknown = sorted(set(data) - set(fields))
     if unknown:
-        problems.append(Problem(unknown[0], f"unknown field “{unknown[0]}”; promotions have {', '.join(FIELDS)}"))
+        problems.append(Problem(unknown[0], f"unknown field “{unknown[0]}”; {what} have {', '.join(fields)}"))
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         problems.append(Problem("name", "name is required, at most 200 characters"))
@@ -60,15 +75,6 @@ def parse(data: object, currency: str, timezone: str = "UTC") -> tuple[Promotion
         problems.append(Problem("exclusive", "exclusive is true or false"))
     else:
         parsed.exclusive = exclusive
-    parsed.starts_at = _moment(data.get("starts_at"), "starts_at", timezone, problems)
-    parsed.ends_at = _moment(data.get("ends_at"), "ends_at", timezone, problems)
-    if parsed.starts_at and parsed.ends_at and parsed.ends_at <= parsed.starts_at:
-        problems.append(Problem("ends_at", "ends_at must be after starts_at"))
-    parsed.conditions = _rules(data.get("conditions", []), "conditions", CONDITIONS, currency, problems)
-    parsed.actions = _rules(data.get("actions"), "actions", ACTIONS, currency, problems)
-    if not parsed.actions and not any(p.field.startswith("actions") for p in problems):
-        problems.append(Problem("actions", "a promotion needs at least one action"))
-    return parsed, problems
 
 
 def _moment(raw: object, name: str, timezone: str, problems: list[Problem]) -> datetime | None:
