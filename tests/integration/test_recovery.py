@@ -56,3 +56,29 @@ def test_a_retry_whose_scheduled_job_no_scheduler_moved_is_enqueued_again(app, s
     db.session.expire_all()
     assert db.session.get(Notification, rows["overdue"].id).job_id != overdue.id
     assert db.session.get(Notification, rows["future"].id).job_id == future.id
+
+
+def test_a_job_a_killed_worker_took_off_its_queue_but_never_started_is_enqueued_again(app, store):
+    """RQ moves a job from its queue to an intermediate list, then marks it started. A worker killed
+    in between leaves it "queued" but on no queue: its rows must not wait for it. A job still on
+    its queue is left alone."""
+    long_ago = utcnow() - timedelta(minutes=10)
+    rows = {}
+    for name in ("taken", "waiting"):
+        rows[name] = Notification(store_id=store.id, source="api", message_type="order.ready", channel="email",
+                                  priority="transactional", recipient=f"{name}@b.test", body="b", status="pending",
+                                  idempotency_key=f"taken-{name}", queued_at=long_ago)
+        db.session.add(rows[name])
+    db.session.commit()
+    q = queue("transactional")
+    taken = q.enqueue(DELIVER_JOB, [rows["taken"].id])
+    waiting = q.enqueue(DELIVER_JOB, [rows["waiting"].id])
+    get_redis().lrem(q.key, 1, taken.id)  # what the killed worker's dequeue did, and nothing after
+    get_redis().rpush(q.intermediate_queue_key, taken.id)
+    rows["taken"].job_id, rows["waiting"].job_id = taken.id, waiting.id
+    db.session.commit()
+
+    assert sweep_notifications(settings_of(app)) == 1
+    db.session.expire_all()
+    assert db.session.get(Notification, rows["taken"].id).job_id != taken.id
+    assert db.session.get(Notification, rows["waiting"].id).job_id == waiting.id

@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import redis
+from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import and_, or_, select, update
@@ -86,7 +87,10 @@ def _live_jobs(job_ids: set[str], overdue_after: float) -> set[str]:
     find the rows already claimed by the re-enqueued job (or vice versa), and if it died (its
     worker key can outlive it by minutes) its rows must not wait for it. Nor does a scheduled job
     overdue by more than `overdue_after` seconds: no scheduler is running to move it (every worker
-    started without one, or the one there was died), and a retry must not wait for one forever."""
+    started without one, or the one there was died), and a retry must not wait for one forever.
+    Nor does a queued job that is no longer on its queue: a worker killed between taking it off
+    the queue and starting it leaves it "queued" in RQ's intermediate list, where RQ itself only
+    fails it a minute or more later."""
     if not job_ids:
         return set()
     ids = sorted(job_ids)
@@ -96,9 +100,11 @@ def _live_jobs(job_ids: set[str], overdue_after: float) -> set[str]:
                if job is not None and job.get_status(refresh=False) in WAITING_STATUSES}
     now = utcnow().timestamp()
     for job_id, job in list(waiting.items()):
-        if job.get_status(refresh=False) != JobStatus.SCHEDULED:
-            continue
-        due = conn.zscore(ScheduledJobRegistry(job.origin, connection=conn).key, job_id)
-        if due is not None and now - due > overdue_after:
+        status = job.get_status(refresh=False)
+        if status == JobStatus.QUEUED and conn.lpos(Queue(job.origin, connection=conn).key, job_id) is None:
             del waiting[job_id]
+        elif status == JobStatus.SCHEDULED:
+            due = conn.zscore(ScheduledJobRegistry(job.origin, connection=conn).key, job_id)
+            if due is None or now - due > overdue_after:  # None: on no schedule, so never moved
+                del waiting[job_id]
     return set(waiting)
