@@ -34,14 +34,7 @@ def test_a_retry_whose_scheduled_job_no_scheduler_moved_is_enqueued_again(app, s
     """A retry is a scheduled job; with no scheduler running it would wait forever. Due a while ago
     it counts as lost; due in the future, or only just due, it is left alone."""
     settings = settings_of(app)
-    long_ago = utcnow() - timedelta(minutes=10)
-    rows = {}
-    for name in ("overdue", "future"):
-        rows[name] = Notification(store_id=store.id, source="api", message_type="order.ready", channel="email",
-                                  priority="transactional", recipient=f"{name}@b.test", body="b", status="retrying",
-                                  idempotency_key=f"retry-{name}", queued_at=long_ago)
-        db.session.add(rows[name])
-    db.session.commit()
+    rows = _queued_long_ago(store, "retrying", ("overdue", "future"))
     q = queue("transactional")
     overdue = q.enqueue_in(timedelta(seconds=60), DELIVER_JOB, [rows["overdue"].id])
     future = q.enqueue_in(timedelta(minutes=30), DELIVER_JOB, [rows["future"].id])
@@ -62,14 +55,7 @@ def test_a_job_a_killed_worker_took_off_its_queue_but_never_started_is_enqueued_
     """RQ moves a job from its queue to an intermediate list, then marks it started. A worker killed
     in between leaves it "queued" but on no queue: its rows must not wait for it. A job still on
     its queue is left alone."""
-    long_ago = utcnow() - timedelta(minutes=10)
-    rows = {}
-    for name in ("taken", "waiting"):
-        rows[name] = Notification(store_id=store.id, source="api", message_type="order.ready", channel="email",
-                                  priority="transactional", recipient=f"{name}@b.test", body="b", status="pending",
-                                  idempotency_key=f"taken-{name}", queued_at=long_ago)
-        db.session.add(rows[name])
-    db.session.commit()
+    rows = _queued_long_ago(store, "pending", ("taken", "waiting"))
     q = queue("transactional")
     taken = q.enqueue(DELIVER_JOB, [rows["taken"].id])
     waiting = q.enqueue(DELIVER_JOB, [rows["waiting"].id])
@@ -82,3 +68,14 @@ def test_a_job_a_killed_worker_took_off_its_queue_but_never_started_is_enqueued_
     db.session.expire_all()
     assert db.session.get(Notification, rows["taken"].id).job_id != taken.id
     assert db.session.get(Notification, rows["waiting"].id).job_id == waiting.id
+
+
+def _queued_long_ago(store, status: str, names: tuple[str, ...]) -> dict[str, Notification]:
+    """One committed notification per name, in `status`, queued ten minutes ago."""
+    long_ago = utcnow() - timedelta(minutes=10)
+    rows = {name: Notification(store_id=store.id, source="api", message_type="order.ready", channel="email",
+                               priority="transactional", recipient=f"{name}@b.test", body="b", status=status,
+                               idempotency_key=f"{status}-{name}", queued_at=long_ago) for name in names}
+    db.session.add_all(rows.values())
+    db.session.commit()
+    return rows
