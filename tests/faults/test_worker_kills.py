@@ -70,11 +70,12 @@ def test_a_killed_workers_scheduler_exits_and_releases_its_locks(app, own_redis,
     worker = WorkerProcess(app, own_redis.url, tmp_path / "worker.log", with_scheduler=True)
     conn = redis.Redis.from_url(own_redis.url)
     try:
-        wait_for(lambda: _children(worker.process.pid), 20, "the worker's scheduler process")
-        [scheduler] = _children(worker.process.pid)
         wait_for(lambda: conn.keys("rq:scheduler-lock:*"), 20, "the scheduler's locks")
         # Running its loop (signal handlers installed, birth registered), not still starting up.
         wait_for(lambda: conn.keys("rq:scheduler:*"), 20, "the scheduler to register itself")
+        # Only now: just before forking the scheduler the worker runs a short-lived child of its own
+        # (ctypes' find_library runs ldconfig), which an earlier look could take for the scheduler.
+        [scheduler] = wait_for(lambda: _children(worker.process.pid), 20, "the worker's scheduler process")
         worker.kill()
     finally:
         worker.stop()
